@@ -1,0 +1,294 @@
+package survey
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	kithttp "github.com/go-kit/kit/transport/http"
+)
+
+// DefaultMaxBodyBytes bounds a submitted response's request body.
+const DefaultMaxBodyBytes = 64 << 10
+
+// maxQueryBytes bounds an export request's query string.
+const maxQueryBytes = 2048
+
+// HTTPOptions configure NewHTTPHandler.
+type HTTPOptions struct {
+	// MaxBodyBytes bounds request bodies; larger ones get 413.
+	MaxBodyBytes int64
+	// ExportToken, when set, is the bearer token the export API requires.
+	ExportToken string
+	// Logger receives errors the client only sees as "internal error".
+	Logger *slog.Logger
+}
+
+// Transport errors, mapped with the domain errors in statusOf.
+var (
+	errBodyTooLarge     = errors.New("request body too large")
+	errUnsupportedMedia = errors.New("content type must be application/json")
+	errNotFound         = errors.New("no such route")
+	errMethodNotAllowed = errors.New("method not allowed")
+)
+
+// NewHTTPHandler returns the routes of survey-svc's API:
+//
+//	POST /api/v1/responses   store one response (201 with the stored record)
+//	POST /api/v1/reporter    the same, under the name the first prototype used
+//	GET  /api/v1/responses   export a page: ?after=&limit=&survey=&device=&location=
+func NewHTTPHandler(e Endpoints, opts HTTPOptions) http.Handler {
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	serverOpts := []kithttp.ServerOption{
+		kithttp.ServerErrorEncoder(errorEncoder(opts.Logger)),
+	}
+	submit := kithttp.NewServer(e.Submit, decodeSubmitRequest(opts.MaxBodyBytes), encodeSubmitResponse(opts.Logger), serverOpts...)
+	export := kithttp.NewServer(e.Export, decodeExportRequest, encodeExportResponse(opts.Logger), serverOpts...)
+
+	mux := http.NewServeMux()
+	mux.Handle("POST /api/v1/responses", submit)
+	mux.Handle("POST /api/v1/reporter", submit)
+	mux.Handle("GET /api/v1/responses", requireToken(opts.ExportToken, opts.Logger, export))
+	// Method-less patterns are less specific than the ones above, so they
+	// only catch the wrong methods on known paths.
+	mux.Handle("/api/v1/responses", errorHandler(opts.Logger, errMethodNotAllowed, "GET, POST"))
+	mux.Handle("/api/v1/reporter", errorHandler(opts.Logger, errMethodNotAllowed, "POST"))
+	mux.Handle("/", errorHandler(opts.Logger, errNotFound, ""))
+	return mux
+}
+
+func decodeSubmitRequest(maxBody int64) kithttp.DecodeRequestFunc {
+	return func(_ context.Context, r *http.Request) (any, error) {
+		if ct := r.Header.Get("Content-Type"); ct != "" {
+			mt, _, err := mime.ParseMediaType(ct)
+			if err != nil || mt != "application/json" {
+				return nil, errUnsupportedMedia
+			}
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+		if err != nil {
+			if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+				return nil, fmt.Errorf("%w: limit is %d bytes", errBodyTooLarge, maxBody)
+			}
+			return nil, fmt.Errorf("read body: %w", err)
+		}
+		nr, err := DecodeNewResponse(body)
+		if err != nil {
+			return nil, err
+		}
+		return SubmitRequest{Response: nr}, nil
+	}
+}
+
+// DecodeNewResponse parses a submitted response strictly: valid UTF-8, one
+// JSON object, no unknown fields, nothing after it. Errors wrap ErrInvalid.
+func DecodeNewResponse(body []byte) (NewResponse, error) {
+	if !utf8.Valid(body) {
+		return NewResponse{}, invalidf("body: not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	var nr NewResponse
+	if err := dec.Decode(&nr); err != nil {
+		return NewResponse{}, invalidf("body: %s", describeJSONError(err))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return NewResponse{}, invalidf("body: unexpected data after the JSON object")
+	}
+	return nr, nil
+}
+
+func describeJSONError(err error) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, io.EOF):
+		return "empty, expected a JSON object"
+	case errors.As(err, &syntax):
+		return fmt.Sprintf("malformed JSON at byte %d", syntax.Offset)
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return "expected a JSON object"
+		}
+		return fmt.Sprintf("%s: must be a %s", typ.Field, jsonKind(typ.Field))
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "truncated JSON"
+	}
+	return "malformed JSON"
+}
+
+func jsonKind(field string) string {
+	if field == "answers" {
+		return "JSON object"
+	}
+	return "string"
+}
+
+func encodeSubmitResponse(logger *slog.Logger) kithttp.EncodeResponseFunc {
+	return func(ctx context.Context, w http.ResponseWriter, response any) error {
+		resp := response.(SubmitResponse)
+		if resp.Err != nil {
+			errorEncoder(logger)(ctx, resp.Err, w)
+			return nil
+		}
+		return writeJSON(w, http.StatusCreated, resp.Response)
+	}
+}
+
+// exportParams are the query parameters the export API accepts.
+var exportParams = map[string]bool{"after": true, "limit": true, "survey": true, "device": true, "location": true}
+
+func decodeExportRequest(_ context.Context, r *http.Request) (any, error) {
+	q, err := ParseExportQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, err
+	}
+	return ExportRequest{Query: q}, nil
+}
+
+// ParseExportQuery parses an export request's query string strictly: known
+// parameters only, each at most once. Errors wrap ErrInvalid.
+func ParseExportQuery(raw string) (ExportQuery, error) {
+	if len(raw) > maxQueryBytes {
+		return ExportQuery{}, invalidf("query: longer than %d bytes", maxQueryBytes)
+	}
+	values, err := url.ParseQuery(raw)
+	if err != nil {
+		return ExportQuery{}, invalidf("query: malformed")
+	}
+	for name, vs := range values {
+		if !exportParams[name] {
+			return ExportQuery{}, invalidf("%s: unknown parameter", name)
+		}
+		if len(vs) > 1 {
+			return ExportQuery{}, invalidf("%s: given more than once", name)
+		}
+	}
+	var q ExportQuery
+	if q.After, err = ParseCursor(values.Get("after")); err != nil {
+		return ExportQuery{}, err
+	}
+	if s := values.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > MaxExportLimit {
+			return ExportQuery{}, invalidf("limit: must be an integer between 1 and %d", MaxExportLimit)
+		}
+		q.Limit = n
+	}
+	q.Filter = Filter{Survey: values.Get("survey"), Device: values.Get("device"), Location: values.Get("location")}
+	return q, q.Filter.Validate()
+}
+
+// ExportPage is the JSON body of an export answer.
+type ExportPage struct {
+	Data       []Response `json:"data"`
+	NextCursor string     `json:"next_cursor"`
+	HasMore    bool       `json:"has_more"`
+}
+
+func encodeExportResponse(logger *slog.Logger) kithttp.EncodeResponseFunc {
+	return func(ctx context.Context, w http.ResponseWriter, response any) error {
+		resp := response.(ExportResponse)
+		if resp.Err != nil {
+			errorEncoder(logger)(ctx, resp.Err, w)
+			return nil
+		}
+		data := resp.Page.Responses
+		if data == nil {
+			data = []Response{}
+		}
+		return writeJSON(w, http.StatusOK, ExportPage{Data: data, NextCursor: resp.Page.Next.String(), HasMore: resp.Page.HasMore})
+	}
+}
+
+// requireToken guards next with a bearer token when token is set.
+func requireToken(token string, logger *slog.Logger, next http.Handler) http.Handler {
+	if token == "" {
+		return next
+	}
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := []byte(r.Header.Get("Authorization"))
+		if subtle.ConstantTimeCompare(got, want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="xii-export"`)
+			errorEncoder(logger)(r.Context(), ErrUnauthorized, w)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// errorBody is the JSON body of every error answer.
+type errorBody struct {
+	Error string `json:"error"`
+	Code  string `json:"code"`
+}
+
+// statusOf is the one table from errors to HTTP status and error code.
+func statusOf(err error) (status int, code string) {
+	switch {
+	case errors.Is(err, ErrInvalid):
+		return http.StatusBadRequest, "invalid_request"
+	case errors.Is(err, ErrUnauthorized):
+		return http.StatusUnauthorized, "unauthorized"
+	case errors.Is(err, errBodyTooLarge):
+		return http.StatusRequestEntityTooLarge, "body_too_large"
+	case errors.Is(err, errUnsupportedMedia):
+		return http.StatusUnsupportedMediaType, "unsupported_media_type"
+	case errors.Is(err, errNotFound):
+		return http.StatusNotFound, "not_found"
+	case errors.Is(err, errMethodNotAllowed):
+		return http.StatusMethodNotAllowed, "method_not_allowed"
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusServiceUnavailable, "timeout"
+	case errors.Is(err, context.Canceled):
+		return 499, "canceled" // the client went away; nobody reads this
+	}
+	return http.StatusInternalServerError, "internal"
+}
+
+func errorEncoder(logger *slog.Logger) kithttp.ErrorEncoder {
+	return func(ctx context.Context, err error, w http.ResponseWriter) {
+		status, code := statusOf(err)
+		msg := err.Error()
+		if status >= 500 {
+			logger.ErrorContext(ctx, "request failed", "err", err, "status", status)
+			msg = http.StatusText(status)
+		}
+		_ = writeJSON(w, status, errorBody{Error: msg, Code: code})
+	}
+}
+
+func errorHandler(logger *slog.Logger, err error, allow string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if allow != "" {
+			w.Header().Set("Allow", allow)
+		}
+		errorEncoder(logger)(r.Context(), err, w)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(v)
+}
