@@ -1,0 +1,47 @@
+// Package envflag gives every flag an environment default: flag
+// "postgres-url" of a service with prefix "XII" reads XII_POSTGRES_URL when
+// it is not on the command line. Command-line flags win over the environment,
+// which wins over the flag's default.
+package envflag
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// Name returns the environment variable for flag name under prefix.
+func Name(prefix, name string) string {
+	return prefix + "_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+// Parse parses args into fs, then sets each flag not given in args from its
+// environment variable, if that is set. lookup is os.LookupEnv when nil.
+// An invalid environment value is an error naming the variable.
+func Parse(fs *flag.FlagSet, prefix string, args []string, lookup func(string) (string, bool)) error {
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	fs.VisitAll(func(f *flag.Flag) {
+		f.Usage = fmt.Sprintf("%s (env %s)", f.Usage, Name(prefix, f.Name))
+	})
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if err != nil || given[f.Name] {
+			return
+		}
+		env := Name(prefix, f.Name)
+		if v, ok := lookup(env); ok {
+			if setErr := fs.Set(f.Name, v); setErr != nil {
+				err = fmt.Errorf("%s: invalid value %q: %w", env, v, setErr)
+			}
+		}
+	})
+	return err
+}
