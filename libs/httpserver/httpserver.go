@@ -1,0 +1,128 @@
+// Package httpserver holds what every xii HTTP service shares: the
+// operational routes (/healthz, /readyz, /metrics), an http.Server with sane
+// timeouts and limits, and a graceful stop that lets in-flight requests
+// finish.
+package httpserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+// Server timeouts and limits. Handlers that need longer deadlines enforce
+// their own, shorter, per request.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 30 * time.Second
+	writeTimeout      = 2 * time.Minute
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 32 << 10
+	readyTimeout      = 2 * time.Second
+)
+
+// Routes are a service's handlers.
+type Routes struct {
+	API     http.Handler                    // everything but the operational routes
+	Metrics http.Handler                    // Prometheus text format
+	Ready   func(ctx context.Context) error // nil error: dependencies reachable
+}
+
+// Server is an HTTP server whose readiness turns false while it drains.
+type Server struct {
+	srv      *http.Server
+	draining atomic.Bool
+	logger   *slog.Logger
+}
+
+// New returns a server for routes. logger receives readiness failures.
+func New(routes Routes, logger *slog.Logger) *Server {
+	s := &Server{logger: logger}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeStatus(w, http.StatusOK, "ok")
+	})
+	mux.HandleFunc("GET /readyz", s.ready(routes.Ready))
+	if routes.Metrics != nil {
+		mux.Handle("GET /metrics", routes.Metrics)
+	}
+	mux.Handle("/", routes.API)
+	s.srv = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	return s
+}
+
+// Handler returns the server's root handler, for tests.
+func (s *Server) Handler() http.Handler { return s.srv.Handler }
+
+func (s *Server) ready(check func(context.Context) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.draining.Load() {
+			writeStatus(w, http.StatusServiceUnavailable, "draining")
+			return
+		}
+		if check != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+			defer cancel()
+			if err := check(ctx); err != nil {
+				s.logger.WarnContext(ctx, "not ready", "err", err)
+				writeStatus(w, http.StatusServiceUnavailable, "not ready")
+				return
+			}
+		}
+		writeStatus(w, http.StatusOK, "ready")
+	}
+}
+
+func writeStatus(w http.ResponseWriter, code int, status string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(map[string]string{"status": status})
+}
+
+// Listen binds addr, so that a taken port is reported before anything else
+// starts.
+func Listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// Serve serves on ln until ctx is done, then stops taking requests and
+// waits up to grace for those in flight. It returns nil after a clean stop.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.draining.Store(true)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
+	defer cancel()
+	if err := s.srv.Shutdown(shutdownCtx); err != nil {
+		s.srv.Close()
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
