@@ -149,8 +149,13 @@ func (f Filter) Validate() error {
 
 // ExportQuery asks for the page of responses after a cursor.
 type ExportQuery struct {
-	After  Cursor // zero value: from the beginning
-	Limit  int    // 1..MaxExportLimit
+	After Cursor // zero value: from the beginning
+	// Rescan restarts from After's last final position instead of its scan
+	// position. A consumer sets it on the first page of every sync round, so
+	// that rows which committed late behind an interrupted or adopted scan
+	// are found in this round rather than the next.
+	Rescan bool
+	Limit  int // 1..MaxExportLimit
 	Filter Filter
 }
 
@@ -212,6 +217,9 @@ func (s *service) Export(ctx context.Context, q ExportQuery) (Page, error) {
 	}
 	if err := q.Filter.Validate(); err != nil {
 		return Page{}, err
+	}
+	if q.Rescan {
+		q.After = q.After.Rewind()
 	}
 	p, err := s.repo.Export(ctx, q)
 	if err != nil {

@@ -81,3 +81,31 @@ func TestExportLimits(t *testing.T) {
 		t.Errorf("Export(default limit) = %v", err)
 	}
 }
+
+// spyRepo records the query the service passes on.
+type spyRepo struct {
+	memRepo
+	got ExportQuery
+}
+
+func (s *spyRepo) Export(ctx context.Context, q ExportQuery) (Page, error) {
+	s.got = q
+	return s.memRepo.Export(ctx, q)
+}
+
+func TestExportRescanStartsFromStable(t *testing.T) {
+	repo := &spyRepo{}
+	frozen := Cursor{Scan: Position{XID: 9, ID: 9}, Stable: Position{XID: 5, ID: 5}}
+	for _, rescan := range []bool{false, true} {
+		if _, err := NewService(repo).Export(context.Background(), ExportQuery{After: frozen, Rescan: rescan}); err != nil {
+			t.Fatal(err)
+		}
+		want := frozen
+		if rescan {
+			want = frozen.Rewind()
+		}
+		if repo.got.After != want {
+			t.Errorf("rescan=%v: store asked after %#v, want %#v", rescan, repo.got.After, want)
+		}
+	}
+}

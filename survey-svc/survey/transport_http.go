@@ -47,7 +47,7 @@ var (
 //
 //	POST /api/v1/responses   store one response (201 with the stored record)
 //	POST /api/v1/reporter    the same, under the name the first prototype used
-//	GET  /api/v1/responses   export a page: ?after=&limit=&survey=&device=&location=
+//	GET  /api/v1/responses   export a page: ?after=&rescan=&limit=&survey=&device=&location=
 func NewHTTPHandler(e Endpoints, opts HTTPOptions) http.Handler {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
@@ -154,7 +154,7 @@ func encodeSubmitResponse(logger *slog.Logger) kithttp.EncodeResponseFunc {
 }
 
 // exportParams are the query parameters the export API accepts.
-var exportParams = map[string]bool{"after": true, "limit": true, "survey": true, "device": true, "location": true}
+var exportParams = map[string]bool{"after": true, "rescan": true, "limit": true, "survey": true, "device": true, "location": true}
 
 func decodeExportRequest(_ context.Context, r *http.Request) (any, error) {
 	q, err := ParseExportQuery(r.URL.RawQuery)
@@ -185,6 +185,11 @@ func ParseExportQuery(raw string) (ExportQuery, error) {
 	var q ExportQuery
 	if q.After, err = ParseCursor(values.Get("after")); err != nil {
 		return ExportQuery{}, err
+	}
+	if s := values.Get("rescan"); s != "" {
+		if q.Rescan, err = strconv.ParseBool(s); err != nil {
+			return ExportQuery{}, invalidf("rescan: must be true or false")
+		}
 	}
 	if s := values.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)

@@ -136,6 +136,8 @@ func TestExportRoute(t *testing.T) {
 		"limit not a number":     {"?limit=ten", 400, "limit: must be an integer"},
 		"bad cursor":             {"?after=xyz", 400, "cursor: malformed"},
 		"bad escape":             {"?device=%zz", 400, "query: malformed"},
+		"bad rescan":             {"?rescan=maybe", 400, "rescan: must be true or false"},
+		"rescan":                 {"?rescan=true&limit=1", 200, `"has_more":true`},
 		"long filter":            {"?device=" + strings.Repeat("d", 65), 400, "device: longer"},
 		"oversized query":        {"?device=" + strings.Repeat("d", 3000), 400, "query: longer"},
 	} {
