@@ -17,6 +17,8 @@ import (
 	"unicode/utf8"
 
 	kithttp "github.com/go-kit/kit/transport/http"
+
+	"xii/libs/httpjson"
 )
 
 // DefaultMaxBodyBytes bounds a submitted response's request body.
@@ -149,7 +151,7 @@ func encodeSubmitResponse(logger *slog.Logger) kithttp.EncodeResponseFunc {
 			errorEncoder(logger)(ctx, resp.Err, w)
 			return nil
 		}
-		return writeJSON(w, http.StatusCreated, resp.Response)
+		return httpjson.Write(w, http.StatusCreated, resp.Response)
 	}
 }
 
@@ -220,7 +222,7 @@ func encodeExportResponse(logger *slog.Logger) kithttp.EncodeResponseFunc {
 		if data == nil {
 			data = []Response{}
 		}
-		return writeJSON(w, http.StatusOK, ExportPage{Data: data, NextCursor: resp.Page.Next.String(), HasMore: resp.Page.HasMore})
+		return httpjson.Write(w, http.StatusOK, ExportPage{Data: data, NextCursor: resp.Page.Next.String(), HasMore: resp.Page.HasMore})
 	}
 }
 
@@ -239,12 +241,6 @@ func requireToken(token string, logger *slog.Logger, next http.Handler) http.Han
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// errorBody is the JSON body of every error answer.
-type errorBody struct {
-	Error string `json:"error"`
-	Code  string `json:"code"`
 }
 
 // statusOf is the one table from errors to HTTP status and error code.
@@ -278,7 +274,7 @@ func errorEncoder(logger *slog.Logger) kithttp.ErrorEncoder {
 			logger.ErrorContext(ctx, "request failed", "err", err, "status", status)
 			msg = http.StatusText(status)
 		}
-		_ = writeJSON(w, status, errorBody{Error: msg, Code: code})
+		httpjson.Error(w, status, code, msg)
 	}
 }
 
@@ -289,11 +285,4 @@ func errorHandler(logger *slog.Logger, err error, allow string) http.Handler {
 		}
 		errorEncoder(logger)(r.Context(), err, w)
 	})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) error {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	return json.NewEncoder(w).Encode(v)
 }
