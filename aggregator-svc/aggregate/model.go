@@ -1,0 +1,103 @@
+// Package aggregate is aggregator-svc's domain: the aggregated responses of
+// every provider, read with filters after a sync that makes them fresh.
+package aggregate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Query limits.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 1000
+	// MaxGroups bounds the groups one stats answer returns.
+	MaxGroups = 1000
+)
+
+// Domain errors.
+var (
+	// ErrInvalid wraps every validation failure; the message names the field.
+	ErrInvalid = errors.New("invalid request")
+	// ErrConflict: the provider's cursor moved since it was read (another
+	// replica applied a page first). Nothing was written.
+	ErrConflict = errors.New("provider cursor moved")
+)
+
+// Response is one aggregated survey response.
+type Response struct {
+	Provider   string          `json:"provider"`
+	ProviderID string          `json:"provider_id"`
+	Survey     string          `json:"survey"`
+	Text       string          `json:"text"`
+	Device     string          `json:"device"`
+	Location   string          `json:"location"`
+	Answers    json.RawMessage `json:"answers,omitempty"`
+	CreatedAt  time.Time       `json:"created_at"`
+}
+
+// Filter restricts a query to responses whose fields equal the non-empty
+// values and whose CreatedAt is in [Since, Until) where those are set.
+type Filter struct {
+	Survey   string
+	Device   string
+	Location string
+	Provider string
+	Since    time.Time
+	Until    time.Time
+}
+
+// Key is a response's place in the read order: newest first, then by
+// provider and provider id.
+type Key struct {
+	CreatedAt  time.Time
+	Provider   string
+	ProviderID string
+}
+
+// Query asks for one page of responses.
+type Query struct {
+	Filter Filter
+	Limit  int  // 1..MaxLimit
+	After  *Key // nil: the first page
+}
+
+// ResultPage is one page of responses; Next is nil on the last page.
+type ResultPage struct {
+	Responses []Response
+	Next      *Key
+}
+
+// Group dimensions a stats query may group by.
+var GroupDimensions = []string{"survey", "device", "location", "provider"}
+
+// StatsQuery asks for counts per group of the filtered responses.
+type StatsQuery struct {
+	Filter  Filter
+	GroupBy []string // each one of GroupDimensions, no repeats; empty: total only
+}
+
+// Group is the count of one combination of the grouped dimensions.
+type Group struct {
+	Key   map[string]string `json:"key"`
+	Count int64             `json:"count"`
+}
+
+// Stats are the counts of a StatsQuery: Groups largest first, at most
+// MaxGroups of them; Total counts every matching response.
+type Stats struct {
+	Groups []Group `json:"groups"`
+	Total  int64   `json:"total"`
+}
+
+// Reader reads the aggregate.
+type Reader interface {
+	// Query returns one page in Key order.
+	Query(ctx context.Context, q Query) (ResultPage, error)
+	// Stats counts the responses matching q.Filter per group.
+	Stats(ctx context.Context, q StatsQuery) (Stats, error)
+	// Ping reports whether the store is reachable.
+	Ping(ctx context.Context) error
+}

@@ -1,0 +1,160 @@
+package aggregate
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Request-timeout bounds: the deadline a caller may ask for, and the one it
+// gets when it asks for none.
+const (
+	DefaultTimeout = 2 * time.Second
+	MaxTimeout     = 30 * time.Second
+	maxQueryBytes  = 4096
+	maxCursorBytes = 512
+)
+
+// Param sets: which query parameters each route accepts.
+var (
+	filterParams = []string{"survey", "device", "location", "provider", "since", "until"}
+	QueryParams  = append([]string{"limit", "cursor", "timeout"}, filterParams...)
+	StatsParams  = append([]string{"group_by", "timeout"}, filterParams...)
+	SyncParams   = []string{"timeout"}
+)
+
+// ParseValues parses a raw query string strictly: known parameters only,
+// each at most once, bounded in size. Errors wrap ErrInvalid.
+func ParseValues(raw string, known []string) (url.Values, error) {
+	if len(raw) > maxQueryBytes {
+		return nil, invalidf("query: longer than %d bytes", maxQueryBytes)
+	}
+	values, err := url.ParseQuery(raw)
+	if err != nil {
+		return nil, invalidf("query: malformed")
+	}
+	for name, vs := range values {
+		ok := false
+		for _, k := range known {
+			ok = ok || k == name
+		}
+		if !ok {
+			return nil, invalidf("%s: unknown parameter (known: %s)", name, strings.Join(known, ", "))
+		}
+		if len(vs) > 1 {
+			return nil, invalidf("%s: given more than once", name)
+		}
+	}
+	return values, nil
+}
+
+// ParseFilter reads the filter parameters; times are RFC 3339.
+func ParseFilter(v url.Values) (Filter, error) {
+	f := Filter{Survey: v.Get("survey"), Device: v.Get("device"), Location: v.Get("location"), Provider: v.Get("provider")}
+	var err error
+	if f.Since, err = parseTime(v, "since"); err != nil {
+		return Filter{}, err
+	}
+	if f.Until, err = parseTime(v, "until"); err != nil {
+		return Filter{}, err
+	}
+	return f, f.Validate()
+}
+
+func parseTime(v url.Values, name string) (time.Time, error) {
+	s := v.Get(name)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, invalidf("%s: must be an RFC 3339 time such as 2026-01-02T15:04:05Z", name)
+	}
+	return t, nil
+}
+
+// ParseQuery reads a Query from parameters checked by ParseValues.
+func ParseQuery(v url.Values) (Query, error) {
+	f, err := ParseFilter(v)
+	if err != nil {
+		return Query{}, err
+	}
+	q := Query{Filter: f}
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > MaxLimit {
+			return Query{}, invalidf("limit: must be an integer between 1 and %d", MaxLimit)
+		}
+		q.Limit = n
+	}
+	if s := v.Get("cursor"); s != "" {
+		if q.After, err = ParseKey(s); err != nil {
+			return Query{}, err
+		}
+	}
+	return q, nil
+}
+
+// ParseStatsQuery reads a StatsQuery; group_by is comma-separated.
+func ParseStatsQuery(v url.Values) (StatsQuery, error) {
+	f, err := ParseFilter(v)
+	if err != nil {
+		return StatsQuery{}, err
+	}
+	q := StatsQuery{Filter: f}
+	if s := v.Get("group_by"); s != "" {
+		q.GroupBy = strings.Split(s, ",")
+	}
+	return q, q.Validate()
+}
+
+// ParseTimeout reads the requested deadline from the timeout parameter or,
+// failing that, the Request-Timeout header; both are Go durations ("1500ms").
+func ParseTimeout(v url.Values, header string) (time.Duration, error) {
+	s := v.Get("timeout")
+	if s == "" {
+		s = header
+	}
+	if s == "" {
+		return DefaultTimeout, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 || d > MaxTimeout {
+		return 0, invalidf("timeout: must be a duration such as 1500ms, at most %v", MaxTimeout)
+	}
+	return d, nil
+}
+
+// keyJSON is a Key's opaque cursor form.
+type keyJSON struct {
+	T time.Time `json:"t"`
+	P string    `json:"p"`
+	I string    `json:"i"`
+}
+
+// String encodes k as an opaque cursor.
+func (k Key) String() string {
+	b, _ := json.Marshal(keyJSON{T: k.CreatedAt, P: k.Provider, I: k.ProviderID})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// ParseKey decodes a cursor made by Key.String. Errors wrap ErrInvalid.
+func ParseKey(s string) (*Key, error) {
+	if len(s) > maxCursorBytes {
+		return nil, invalidf("cursor: malformed")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, invalidf("cursor: malformed")
+	}
+	var k keyJSON
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&k); err != nil || k.T.IsZero() || k.P == "" || k.I == "" {
+		return nil, invalidf("cursor: malformed")
+	}
+	return &Key{CreatedAt: k.T, Provider: k.P, ProviderID: k.I}, nil
+}

@@ -1,0 +1,130 @@
+package aggregate
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Field limits for filter values.
+const maxFilterLen = 128
+
+// QueryResult is a page of responses read after a sync.
+type QueryResult struct {
+	Page ResultPage
+	Sync SyncReport
+}
+
+// StatsResult are counts read after a sync.
+type StatsResult struct {
+	Stats Stats
+	Sync  SyncReport
+}
+
+// Service answers the dashboard: it syncs, then reads.
+type Service interface {
+	// Query syncs every provider within ctx's deadline, then reads one page.
+	// Errors: ErrInvalid. An incomplete sync is reported, not an error.
+	Query(ctx context.Context, q Query) (QueryResult, error)
+	// Stats syncs like Query, then counts per group. Errors: ErrInvalid.
+	Stats(ctx context.Context, q StatsQuery) (StatsResult, error)
+	// Sync syncs without reading.
+	Sync(ctx context.Context) SyncReport
+}
+
+type service struct {
+	syncer Syncer
+	reader Reader
+}
+
+// NewService returns the Service that syncs with s and reads from r.
+func NewService(s Syncer, r Reader) Service {
+	return &service{syncer: s, reader: r}
+}
+
+func (s *service) Query(ctx context.Context, q Query) (QueryResult, error) {
+	if q.Limit == 0 {
+		q.Limit = DefaultLimit
+	}
+	if q.Limit < 1 || q.Limit > MaxLimit {
+		return QueryResult{}, invalidf("limit: must be between 1 and %d", MaxLimit)
+	}
+	if err := q.Filter.Validate(); err != nil {
+		return QueryResult{}, err
+	}
+	rep := s.sync(ctx)
+	page, err := s.reader.Query(ctx, q)
+	if err != nil {
+		return QueryResult{}, fmt.Errorf("query: %w", err)
+	}
+	return QueryResult{Page: page, Sync: rep}, nil
+}
+
+func (s *service) Stats(ctx context.Context, q StatsQuery) (StatsResult, error) {
+	if err := q.Validate(); err != nil {
+		return StatsResult{}, err
+	}
+	rep := s.sync(ctx)
+	st, err := s.reader.Stats(ctx, q)
+	if err != nil {
+		return StatsResult{}, fmt.Errorf("stats: %w", err)
+	}
+	return StatsResult{Stats: st, Sync: rep}, nil
+}
+
+func (s *service) Sync(ctx context.Context) SyncReport { return s.sync(ctx) }
+
+// sync runs the sync with part of ctx's time held back for the read that
+// follows, so that a slow provider costs completeness, not the answer.
+func (s *service) sync(ctx context.Context) SyncReport {
+	if d, ok := ctx.Deadline(); ok {
+		reserve := min(max(time.Until(d)/5, 20*time.Millisecond), 250*time.Millisecond)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, d.Add(-reserve))
+		defer cancel()
+	}
+	return s.syncer.Sync(ctx)
+}
+
+// Validate checks the filter's values.
+func (f Filter) Validate() error {
+	for _, v := range []struct{ name, value string }{
+		{"survey", f.Survey}, {"device", f.Device}, {"location", f.Location}, {"provider", f.Provider},
+	} {
+		switch {
+		case !utf8.ValidString(v.value):
+			return invalidf("%s: not valid UTF-8", v.name)
+		case utf8.RuneCountInString(v.value) > maxFilterLen:
+			return invalidf("%s: longer than %d characters", v.name, maxFilterLen)
+		case strings.ContainsRune(v.value, 0):
+			return invalidf("%s: contains a NUL character", v.name)
+		}
+	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
+		return invalidf("since: must be before until")
+	}
+	return nil
+}
+
+// Validate checks the filter and the grouping.
+func (q StatsQuery) Validate() error {
+	if err := q.Filter.Validate(); err != nil {
+		return err
+	}
+	for i, g := range q.GroupBy {
+		if !slices.Contains(GroupDimensions, g) {
+			return invalidf("group_by: %q is not one of %s", g, strings.Join(GroupDimensions, ", "))
+		}
+		if slices.Contains(q.GroupBy[:i], g) {
+			return invalidf("group_by: %q given twice", g)
+		}
+	}
+	return nil
+}
+
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}

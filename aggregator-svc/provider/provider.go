@@ -1,0 +1,91 @@
+// Package provider holds the dialect adapters: each speaks one provider's
+// export API and turns its pages into Records the aggregate stores.
+//
+// An adapter knows nothing of the database, the coalescing or the retries:
+// it fetches one page after a cursor, within the context's deadline, and
+// reports what went wrong as one of the errors below.
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Dialects the aggregator speaks.
+const (
+	DialectXII      = "xii-v1"   // survey-svc's export API
+	DialectTypeform = "typeform" // the Typeform Responses API
+)
+
+// Record is one provider response mapped onto the aggregate's fields.
+type Record struct {
+	ProviderID string // unique and stable within the provider
+	Survey     string
+	Text       string
+	Device     string
+	Location   string
+	Answers    json.RawMessage // a JSON object, or nil
+	CreatedAt  time.Time
+}
+
+// Page is one page of a provider's export.
+type Page struct {
+	Records []Record
+	// Next is the opaque cursor to resume after this page; it is stored
+	// with the page's records in one transaction.
+	Next string
+	// HasMore reports that the provider had more records than the page held
+	// when it answered. False means caught up.
+	HasMore bool
+}
+
+// Request asks for the page after Cursor.
+type Request struct {
+	Cursor string // "" starts from the beginning
+	// Rescan marks the first fetch of a sync round (and the first after
+	// adopting a cursor another replica stored): adapters whose cursors can
+	// run ahead of late-committing rows restart from their last final
+	// position.
+	Rescan bool
+	Limit  int // page size the aggregator asks for; adapters may cap it
+}
+
+// Source fetches pages from one provider.
+type Source interface {
+	// Fetch returns the page after req.Cursor. Errors: ErrUnauthorized,
+	// ErrRateLimited, ErrBadPage, ErrUnavailable (all may wrap details), or
+	// the context's error.
+	Fetch(ctx context.Context, req Request) (Page, error)
+}
+
+// Errors adapters return. Retryable reports which are worth another try.
+var (
+	// ErrUnauthorized: the provider refused our credentials.
+	ErrUnauthorized = errors.New("provider refused credentials")
+	// ErrRateLimited: the provider asked us to slow down.
+	ErrRateLimited = errors.New("provider rate limit")
+	// ErrBadPage: the provider answered something we cannot use (malformed
+	// JSON, a page too large, invalid records). Nothing of it is stored.
+	ErrBadPage = errors.New("malformed page from provider")
+	// ErrUnavailable: the provider could not be reached or failed (5xx).
+	ErrUnavailable = errors.New("provider unavailable")
+)
+
+// ErrRejected: the provider refused the request itself (a 4xx other than
+// the credential and rate-limit ones, e.g. a form that does not exist). It
+// wraps ErrBadPage, so callers that only know the Source contract treat it
+// as a page they cannot use; asking again the same way will not help.
+var ErrRejected error = rejectedError{}
+
+type rejectedError struct{}
+
+func (rejectedError) Error() string        { return "provider rejected the request" }
+func (rejectedError) Is(target error) bool { return target == ErrBadPage }
+
+// Retryable reports whether a fetch that failed with err may succeed if
+// tried again shortly.
+func Retryable(err error) bool {
+	return errors.Is(err, ErrUnavailable) || errors.Is(err, ErrRateLimited)
+}

@@ -1,0 +1,194 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-kit/kit/circuitbreaker"
+	"github.com/go-kit/kit/endpoint"
+	"github.com/sony/gobreaker"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"xii/aggregator-svc/aggregate"
+	"xii/aggregator-svc/provider"
+)
+
+// Retry and breaker settings. A fetch is retried only while the caller's
+// deadline leaves room for the backoff.
+const (
+	maxAttempts      = 3
+	firstBackoff     = 50 * time.Millisecond
+	breakerFailures  = 5                // consecutive failures that open the breaker
+	breakerOpenFor   = 5 * time.Second  // before one trial request is let through
+	breakerCountOver = 30 * time.Second // closed-state counting window
+)
+
+// roundResult is what one round achieved.
+type roundResult struct {
+	startedAt time.Time
+	pages     int
+	rows      int
+	cursor    string
+	err       error
+}
+
+// run pages from the stored cursor until the provider is caught up. Every
+// page is committed with its cursor, so an interrupted round loses nothing
+// and the next one resumes where this one stopped.
+func (p *providerSync) run(ctx context.Context, r roundStart) (res roundResult) {
+	res.startedAt = time.Now()
+	ctx, span := p.s.tracer.Start(ctx, "sync.provider "+p.src.Name,
+		trace.WithLinks(r.links...),
+		trace.WithAttributes(p.spanAttrs()...),
+		trace.WithAttributes(attribute.Int("xii.sync.waiters", r.waiters)))
+	defer func() {
+		status := classify(res.err)
+		left := time.Until(r.deadline).Milliseconds()
+		span.SetAttributes(
+			attribute.Int("xii.sync.pages", res.pages),
+			attribute.Int("xii.sync.rows", res.rows),
+			attribute.String("xii.sync.status", string(status)),
+			attribute.Int64("xii.sync.deadline_left_ms", left))
+		if res.err != nil {
+			span.RecordError(res.err)
+			span.SetStatus(codes.Error, string(status)+": "+res.err.Error())
+			if status != aggregate.StatusTimeout {
+				p.s.opts.Logger.WarnContext(ctx, "sync round failed", "provider", p.src.Name, "status", status, "err", res.err)
+			}
+		}
+		p.s.metrics.recordRound(ctx, p, status, res.rows)
+		span.End()
+	}()
+
+	cursor, err := p.s.opts.Store.Cursor(ctx, p.src.Name)
+	if err != nil {
+		res.err = fmt.Errorf("read cursor: %w", err)
+		return res
+	}
+	res.cursor = cursor
+	rescan := true
+	for {
+		t := p.s.opts.Tuning()
+		page, err := p.fetchPage(ctx, provider.Request{Cursor: cursor, Rescan: rescan, Limit: t.PageSize}, t.FetchTimeout)
+		if err != nil {
+			res.err = err
+			return res
+		}
+		res.pages++
+		err = p.s.opts.Store.ApplyPage(ctx, p.src.Name, cursor, page)
+		if errors.Is(err, aggregate.ErrConflict) {
+			// Another replica stored this provider's pages first. Adopt its
+			// cursor and rescan: its scan may have passed rows that
+			// committed after it looked.
+			if cursor, err = p.s.opts.Store.Cursor(ctx, p.src.Name); err != nil {
+				res.err = fmt.Errorf("read cursor: %w", err)
+				return res
+			}
+			res.cursor, rescan = cursor, true
+			continue
+		}
+		if err != nil {
+			res.err = fmt.Errorf("store page: %w", err)
+			return res
+		}
+		res.rows += len(page.Records)
+		cursor, rescan = page.Next, false
+		res.cursor = cursor
+		if !page.HasMore {
+			return res
+		}
+	}
+}
+
+// fetchPage asks the provider for one page, retrying what is worth it
+// while the deadline allows.
+func (p *providerSync) fetchPage(ctx context.Context, req provider.Request, timeout time.Duration) (provider.Page, error) {
+	backoff := firstBackoff
+	for attempt := 1; ; attempt++ {
+		page, err := p.fetchOnce(ctx, req, timeout)
+		if err == nil || !provider.Retryable(err) || attempt == maxAttempts {
+			return page, err
+		}
+		if d, ok := ctx.Deadline(); ok && time.Until(d) < backoff {
+			return page, err
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return page, ctx.Err()
+		case <-t.C:
+		}
+		backoff *= 2
+	}
+}
+
+// fetchCall is the breaker endpoint's request: the page request and the
+// round's context, to tell a provider's failure from the caller leaving.
+type fetchCall struct {
+	round context.Context
+	req   provider.Request
+}
+
+// fetchOutcome carries errors the breaker must not count.
+type fetchOutcome struct {
+	page provider.Page
+	err  error
+}
+
+func (p *providerSync) fetchOnce(ctx context.Context, req provider.Request, timeout time.Duration) (provider.Page, error) {
+	if err := p.s.gate.enter(ctx); err != nil {
+		return provider.Page{}, err
+	}
+	defer p.s.gate.leave()
+	pageCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	start := time.Now()
+	resp, err := p.fetch(pageCtx, fetchCall{round: ctx, req: req})
+	if err == nil {
+		out := resp.(fetchOutcome)
+		err = out.err
+		resp = out.page
+	}
+	p.s.metrics.recordFetch(ctx, p, time.Since(start), classify(err))
+	if err != nil {
+		if pageCtx.Err() != nil && ctx.Err() == nil {
+			// Only this page's fetch_timeout expired: say so, keeping
+			// errors.Is(err, context.DeadlineExceeded).
+			err = fmt.Errorf("fetch page from %s: no answer within fetch_timeout %v: %w", p.src.Name, timeout, context.DeadlineExceeded)
+		}
+		return provider.Page{}, err
+	}
+	return resp.(provider.Page), nil
+}
+
+// newBreaker wraps the provider's Fetch in a circuit breaker. Failures
+// caused by the caller going away are passed through without counting.
+func newBreaker(s *Syncer, src Source) (*gobreaker.CircuitBreaker, endpoint.Endpoint) {
+	cb := gobreaker.NewCircuitBreaker(gobreaker.Settings{
+		Name:        src.Name,
+		MaxRequests: 1,
+		Interval:    breakerCountOver,
+		Timeout:     breakerOpenFor,
+		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= breakerFailures },
+		OnStateChange: func(name string, from, to gobreaker.State) {
+			s.opts.Logger.Warn("circuit breaker", "provider", name, "from", from.String(), "to", to.String())
+		},
+	})
+	fetch := func(ctx context.Context, request any) (any, error) {
+		call := request.(fetchCall)
+		page, err := src.Source.Fetch(ctx, call.req)
+		if err != nil && call.round.Err() != nil {
+			return fetchOutcome{err: err}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return fetchOutcome{page: page}, nil
+	}
+	return cb, circuitbreaker.Gobreaker(cb)(fetch)
+}

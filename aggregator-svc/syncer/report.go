@@ -1,0 +1,77 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/sony/gobreaker"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"xii/aggregator-svc/aggregate"
+
+	"xii/aggregator-svc/provider"
+)
+
+// report turns a round's result into what one waiter is told.
+func (p *providerSync) report(res roundResult) aggregate.ProviderSync {
+	status := classify(res.err)
+	p.mu.Lock()
+	syncedAt, cursor := p.syncedAt, p.cursor
+	p.mu.Unlock()
+	rep := aggregate.ProviderSync{Status: status, Rows: res.rows, Pages: res.pages, Cursor: cursor, SyncedAt: syncedAt}
+	if status != aggregate.StatusOK {
+		rep.Error = reason(res.err)
+		if !syncedAt.IsZero() {
+			rep.LagMS = time.Since(syncedAt).Milliseconds()
+		}
+	}
+	return rep
+}
+
+// classify maps a round's error to its Status.
+func classify(err error) aggregate.SyncStatus {
+	switch {
+	case err == nil:
+		return aggregate.StatusOK
+	case errors.Is(err, gobreaker.ErrOpenState), errors.Is(err, gobreaker.ErrTooManyRequests):
+		return aggregate.StatusCircuitOpen
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return aggregate.StatusTimeout
+	case errors.Is(err, provider.ErrUnavailable), errors.Is(err, provider.ErrRateLimited):
+		return aggregate.StatusUnavailable
+	}
+	return aggregate.StatusError
+}
+
+// reason is the short, credential-free text clients see for err; the full
+// error goes to the log and the span.
+func reason(err error) string {
+	for _, known := range []error{
+		provider.ErrUnauthorized, provider.ErrRateLimited, provider.ErrBadPage, provider.ErrUnavailable,
+		gobreaker.ErrOpenState, gobreaker.ErrTooManyRequests,
+	} {
+		if errors.Is(err, known) {
+			return known.Error()
+		}
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "not synced within the deadline"
+	case errors.Is(err, context.Canceled):
+		return "request cancelled"
+	}
+	return "internal error"
+}
+
+func (p *providerSync) attrs() metric.MeasurementOption {
+	return metric.WithAttributes(attribute.String("provider", p.src.Name))
+}
+
+func (p *providerSync) spanAttrs() []attribute.KeyValue {
+	return []attribute.KeyValue{
+		attribute.String("xii.provider", p.src.Name),
+		attribute.String("xii.dialect", p.src.Dialect),
+	}
+}
