@@ -1,0 +1,188 @@
+package aggregate
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fakeSyncer reports a fixed completeness and records the deadline it got.
+type fakeSyncer struct {
+	complete bool
+	deadline time.Duration
+}
+
+func (f *fakeSyncer) Sync(ctx context.Context) SyncReport {
+	if d, ok := ctx.Deadline(); ok {
+		f.deadline = time.Until(d)
+	}
+	st := ProviderSync{Status: StatusOK}
+	if !f.complete {
+		st = ProviderSync{Status: StatusTimeout, Error: "not synced within the deadline"}
+	}
+	return SyncReport{Complete: f.complete, Providers: map[string]ProviderSync{"blue": st}}
+}
+
+// fakeReader answers from a fixed slice and records the last query.
+type fakeReader struct {
+	rows  []Response
+	query Query
+	stats StatsQuery
+}
+
+func (f *fakeReader) Query(_ context.Context, q Query) (ResultPage, error) {
+	f.query = q
+	if len(f.rows) > q.Limit {
+		last := f.rows[q.Limit-1]
+		return ResultPage{Responses: f.rows[:q.Limit], Next: &Key{CreatedAt: last.CreatedAt, Provider: last.Provider, ProviderID: last.ProviderID}}, nil
+	}
+	return ResultPage{Responses: f.rows}, nil
+}
+
+func (f *fakeReader) Stats(_ context.Context, q StatsQuery) (Stats, error) {
+	f.stats = q
+	return Stats{Groups: []Group{{Key: map[string]string{"device": "iOS"}, Count: 2}}, Total: 2}, nil
+}
+
+func (f *fakeReader) Ping(context.Context) error { return nil }
+
+func newTestAPI(t *testing.T, complete bool) (*httptest.Server, *fakeSyncer, *fakeReader) {
+	t.Helper()
+	s := &fakeSyncer{complete: complete}
+	r := &fakeReader{rows: []Response{
+		{Provider: "blue", ProviderID: "2", Text: "b", Device: "iOS", Location: "Germany", CreatedAt: time.Unix(20, 0).UTC()},
+		{Provider: "red", ProviderID: "1", Text: "a", Device: "iOS", Location: "Germany", CreatedAt: time.Unix(10, 0).UTC()},
+	}}
+	srv := httptest.NewServer(NewHTTPHandler(MakeEndpoints(NewService(s, r)), slog.New(slog.DiscardHandler)))
+	t.Cleanup(srv.Close)
+	return srv, s, r
+}
+
+func call(t *testing.T, method, url string, header http.Header) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, nil)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func TestQueryRoute(t *testing.T) {
+	srv, syncer, reader := newTestAPI(t, true)
+	resp, body := call(t, "GET", srv.URL+"/api/v1/responses?device=iOS&location=Germany&limit=1&since=2026-01-01T00:00:00Z", nil)
+	if resp.StatusCode != 200 || resp.Header.Get(SyncCompleteHeader) != "true" {
+		t.Fatalf("status %d, %s=%q: %s", resp.StatusCode, SyncCompleteHeader, resp.Header.Get(SyncCompleteHeader), body)
+	}
+	var got ResponsesBody
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Data) != 1 || got.NextCursor == "" || !got.Sync.Complete || got.Sync.Providers["blue"].Status != StatusOK {
+		t.Fatalf("body %s", body)
+	}
+	f := reader.query.Filter
+	if f.Device != "iOS" || f.Location != "Germany" || !f.Since.Equal(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) || reader.query.Limit != 1 {
+		t.Fatalf("reader got %+v", reader.query)
+	}
+	if syncer.deadline <= 0 || syncer.deadline > DefaultTimeout {
+		t.Fatalf("sync deadline %v, want within the default %v", syncer.deadline, DefaultTimeout)
+	}
+
+	// The cursor resumes after the page's last row.
+	call(t, "GET", srv.URL+"/api/v1/responses?limit=1&cursor="+got.NextCursor, nil)
+	if k := reader.query.After; k == nil || k.Provider != "blue" || k.ProviderID != "2" {
+		t.Fatalf("cursor decoded to %+v", k)
+	}
+}
+
+func TestIncompleteSyncIsNotAnError(t *testing.T) {
+	srv, syncer, _ := newTestAPI(t, false)
+	resp, body := call(t, "GET", srv.URL+"/api/v1/responses", http.Header{"Request-Timeout": {"300ms"}})
+	if resp.StatusCode != 200 || resp.Header.Get(SyncCompleteHeader) != "false" || !strings.Contains(body, `"status":"timeout"`) {
+		t.Fatalf("status %d header %q body %s", resp.StatusCode, resp.Header.Get(SyncCompleteHeader), body)
+	}
+	if syncer.deadline > 300*time.Millisecond-20*time.Millisecond {
+		t.Fatalf("sync got %v of a 300ms request: nothing held back for the read", syncer.deadline)
+	}
+}
+
+func TestStatsAndSyncRoutes(t *testing.T) {
+	srv, _, reader := newTestAPI(t, true)
+	resp, body := call(t, "GET", srv.URL+"/api/v1/stats?group_by=device,location&provider=blue", nil)
+	if resp.StatusCode != 200 || !strings.Contains(body, `"total":2`) || resp.Header.Get(SyncCompleteHeader) != "true" {
+		t.Fatalf("stats: %d %s", resp.StatusCode, body)
+	}
+	if g := reader.stats.GroupBy; len(g) != 2 || g[0] != "device" || g[1] != "location" || reader.stats.Filter.Provider != "blue" {
+		t.Fatalf("reader got %+v", reader.stats)
+	}
+	resp, body = call(t, "POST", srv.URL+"/api/v1/sync", nil)
+	if resp.StatusCode != 200 || !strings.Contains(body, `"complete":true`) {
+		t.Fatalf("sync: %d %s", resp.StatusCode, body)
+	}
+}
+
+func TestBadRequests(t *testing.T) {
+	srv, _, _ := newTestAPI(t, true)
+	for _, tt := range []struct {
+		method, target string
+		status         int
+		inBody         string
+	}{
+		{"GET", "/api/v1/responses?colour=red", 400, "colour: unknown parameter"},
+		{"GET", "/api/v1/responses?limit=0", 400, "limit: must be an integer"},
+		{"GET", "/api/v1/responses?limit=5000", 400, "limit: must be an integer"},
+		{"GET", "/api/v1/responses?since=yesterday", 400, "since: must be an RFC 3339 time"},
+		{"GET", "/api/v1/responses?since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z", 400, "since: must be before until"},
+		{"GET", "/api/v1/responses?cursor=nope", 400, "cursor: malformed"},
+		{"GET", "/api/v1/responses?timeout=1h", 400, "timeout: must be a duration"},
+		{"GET", "/api/v1/responses?device=a&device=b", 400, "device: given more than once"},
+		{"GET", "/api/v1/responses?device=" + strings.Repeat("x", 129), 400, "device: longer than"},
+		{"GET", "/api/v1/responses?device=" + strings.Repeat("x", 5000), 400, "query: longer than"},
+		{"GET", "/api/v1/stats?group_by=colour", 400, `group_by: \"colour\" is not one of`},
+		{"GET", "/api/v1/stats?group_by=device,device", 400, "given twice"},
+		{"GET", "/api/v1/sync", 405, "method_not_allowed"},
+		{"POST", "/api/v1/responses", 405, "method_not_allowed"},
+		{"GET", "/nope", 404, "not_found"},
+	} {
+		resp, body := call(t, tt.method, srv.URL+tt.target, nil)
+		if resp.StatusCode != tt.status || !strings.Contains(body, tt.inBody) {
+			t.Errorf("%s %.60s: %d %s; want %d containing %q", tt.method, tt.target, resp.StatusCode, body, tt.status, tt.inBody)
+		}
+	}
+}
+
+func FuzzParseQuery(f *testing.F) {
+	for _, s := range []string{"device=iOS&location=Germany&limit=50", "since=2026-01-01T00:00:00Z", "cursor=e30", "limit=-1", "%zz"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		v, err := ParseValues(raw, QueryParams)
+		if err != nil {
+			return
+		}
+		q, err := ParseQuery(v)
+		if err != nil {
+			return
+		}
+		if q.Limit < 0 || q.Limit > MaxLimit {
+			t.Fatalf("accepted limit %d", q.Limit)
+		}
+		if q.After != nil {
+			if k, err := ParseKey(q.After.String()); err != nil || !k.CreatedAt.Equal(q.After.CreatedAt) {
+				t.Fatalf("cursor does not round-trip: %v", err)
+			}
+		}
+	})
+}
