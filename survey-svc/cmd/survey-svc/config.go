@@ -1,0 +1,146 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"xii/libs/envflag"
+	"xii/observability"
+	"xii/survey-svc/survey"
+)
+
+// config is survey-svc's whole configuration: flags with XII_* environment
+// defaults (flag -postgres-url reads XII_POSTGRES_URL).
+type config struct {
+	Name            string
+	ListenAddr      string
+	AdvertiseURL    string
+	PostgresURL     string
+	EtcdEndpoints   []string
+	ExportToken     string
+	MaxBodyBytes    int64
+	RegisterTTL     time.Duration
+	ShutdownTimeout time.Duration
+	LogLevel        slog.Level
+}
+
+var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet("survey-svc", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	name := fs.String("name", "blue", "instance name; also its provider name in etcd")
+	listen := fs.String("listen-addr", ":1101", "HTTP listen address")
+	advertise := fs.String("advertise-url", "", "URL other services reach this instance at (default http://127.0.0.1:<listen port>)")
+	pg := fs.String("postgres-url", "", "PostgreSQL URL; the database is created if missing (default postgres://postgres@127.0.0.1:5432/xii_survey_<name>?sslmode=disable)")
+	etcd := fs.String("etcd-endpoints", "127.0.0.1:2379", "comma-separated etcd endpoints; empty disables registration")
+	token := fs.String("export-token", "", "bearer token the export API requires; empty: none")
+	maxBody := fs.Int64("max-body-bytes", survey.DefaultMaxBodyBytes, "largest accepted request body, in bytes")
+	ttl := fs.Duration("register-ttl", 10*time.Second, "etcd lease TTL of the registration")
+	grace := fs.Duration("shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on shutdown")
+	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	if err := envflag.Parse(fs, "XII", args, lookup); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+
+	c := config{
+		Name:            *name,
+		ListenAddr:      *listen,
+		AdvertiseURL:    *advertise,
+		PostgresURL:     *pg,
+		ExportToken:     *token,
+		MaxBodyBytes:    *maxBody,
+		RegisterTTL:     *ttl,
+		ShutdownTimeout: *grace,
+	}
+	for _, ep := range strings.Split(*etcd, ",") {
+		if ep = strings.TrimSpace(ep); ep != "" {
+			c.EtcdEndpoints = append(c.EtcdEndpoints, ep)
+		}
+	}
+	var err error
+	if c.LogLevel, err = observability.ParseLevel(*level); err != nil {
+		return config{}, fmt.Errorf("log-level: %w", err)
+	}
+	return c, c.fill()
+}
+
+// fill derives the defaults that depend on other settings and validates.
+func (c *config) fill() error {
+	if !namePattern.MatchString(c.Name) {
+		return errors.New("name: must be 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit")
+	}
+	_, port, err := net.SplitHostPort(c.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listen-addr: %w", err)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("listen-addr: bad port %q", port)
+	}
+	if c.AdvertiseURL == "" {
+		c.AdvertiseURL = "http://127.0.0.1:" + port
+	}
+	if u, err := url.Parse(c.AdvertiseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("advertise-url: must be an absolute http(s) URL, got %q", c.AdvertiseURL)
+	}
+	if c.PostgresURL == "" {
+		c.PostgresURL = "postgres://postgres@127.0.0.1:5432/xii_survey_" + strings.ReplaceAll(c.Name, "-", "_") + "?sslmode=disable"
+	}
+	if u, err := url.Parse(c.PostgresURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return errors.New("postgres-url: must be a postgres:// URL")
+	}
+	if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 16<<20 {
+		return fmt.Errorf("max-body-bytes: must be between 1024 and %d", 16<<20)
+	}
+	if c.RegisterTTL < 2*time.Second || c.RegisterTTL > 5*time.Minute {
+		return errors.New("register-ttl: must be between 2s and 5m")
+	}
+	if c.ShutdownTimeout <= 0 || c.ShutdownTimeout > 10*time.Minute {
+		return errors.New("shutdown-timeout: must be between 0 and 10m")
+	}
+	return nil
+}
+
+// LogValue masks secrets, so the config can be logged once at start-up.
+func (c config) LogValue() slog.Value {
+	token := ""
+	if c.ExportToken != "" {
+		token = "***"
+	}
+	return slog.GroupValue(
+		slog.String("name", c.Name),
+		slog.String("listen_addr", c.ListenAddr),
+		slog.String("advertise_url", c.AdvertiseURL),
+		slog.String("postgres_url", redactURL(c.PostgresURL)),
+		slog.Any("etcd_endpoints", c.EtcdEndpoints),
+		slog.String("export_token", token),
+		slog.Int64("max_body_bytes", c.MaxBodyBytes),
+		slog.Duration("register_ttl", c.RegisterTTL),
+		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.String("log_level", c.LogLevel.String()),
+	)
+}
+
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparseable)"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,122 @@
+// Command survey-svc collects survey responses and exports them to the
+// aggregator. One binary runs any number of instances; -name tells them
+// apart (blue on :1101 and red on :1102 in the demo).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"xii/libs/discovery"
+	"xii/libs/httpserver"
+	"xii/observability"
+	"xii/survey-svc/postgres"
+	"xii/survey-svc/survey"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop() // a second signal kills at once
+	}()
+	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "survey-svc:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// run wires the service and serves until ctx is done (SIGINT or SIGTERM).
+// Then it stops taking requests and lets those in flight finish, then
+// deregisters from etcd, then flushes telemetry.
+func run(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, lookup, stderr)
+	if err != nil {
+		return err
+	}
+	logger := observability.WithService(observability.NewLogger(stdout, cfg.LogLevel), "survey-svc")
+	logger.Info("starting", "version", version, "config", cfg)
+
+	tel, err := observability.Init(ctx, observability.Config{
+		ServiceName: "survey-svc", ServiceVersion: version, InstanceID: cfg.Name, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := tel.Shutdown(flushCtx); err != nil {
+			logger.Warn("flush telemetry", "err", err)
+		}
+	}()
+
+	ln, err := httpserver.Listen(cfg.ListenAddr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+
+	store, err := postgres.Open(ctx, cfg.PostgresURL,
+		postgres.WithTracerProvider(tel.TracerProvider), postgres.WithMeterProvider(tel.MeterProvider))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	var svc survey.Service = survey.NewService(store)
+	svc = survey.LoggingMiddleware(logger)(svc)
+	endpoints := survey.MakeEndpoints(svc).Wrap(observability.EndpointSpan)
+	api := survey.NewHTTPHandler(endpoints, survey.HTTPOptions{
+		MaxBodyBytes: cfg.MaxBodyBytes, ExportToken: cfg.ExportToken, Logger: logger,
+	})
+	server := httpserver.New(httpserver.Routes{
+		API:     tel.HTTPHandler(api),
+		Metrics: tel.MetricsHandler(),
+		Ready:   store.Ping,
+	}, logger)
+
+	// The registration outlives ctx: it is withdrawn only after the server
+	// has drained, so the aggregator can still fetch from us until then.
+	regCtx, deregister := context.WithCancel(context.WithoutCancel(ctx))
+	defer deregister()
+	regDone := make(chan error, 1)
+	if len(cfg.EtcdEndpoints) == 0 {
+		logger.Warn("no etcd endpoints: not registering as a provider")
+		regDone <- nil
+	} else {
+		desc, err := discovery.Descriptor{URL: cfg.AdvertiseURL, Dialect: discovery.DialectXII}.Encode()
+		if err != nil {
+			return err
+		}
+		reg, err := discovery.NewRegistrar(discovery.RegistrarConfig{
+			Endpoints: cfg.EtcdEndpoints,
+			Prefix:    discovery.ProvidersPrefix,
+			Name:      cfg.Name,
+			Value:     desc,
+			TTL:       cfg.RegisterTTL,
+			Logger:    logger,
+		})
+		if err != nil {
+			return err
+		}
+		go func() { regDone <- reg.Run(regCtx) }()
+	}
+
+	logger.Info("serving", "addr", ln.Addr().String())
+	serveErr := server.Serve(ctx, ln, cfg.ShutdownTimeout)
+	deregister()
+	return errors.Join(serveErr, <-regDone)
+}
