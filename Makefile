@@ -8,7 +8,8 @@ SERVICES      := survey-svc
 STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME      ?= 10s
 # Fuzz targets run briefly by `make test`: package:target.
-FUZZ_TARGETS  := ./survey-svc/survey:FuzzDecodeNewResponse ./survey-svc/survey:FuzzParseExportQuery
+FUZZ_TARGETS  := ./survey-svc/survey:FuzzDecodeNewResponse ./survey-svc/survey:FuzzParseExportQuery \
+                 ./aggregator-svc/aggregate:FuzzParseQuery
 
 .DEFAULT_GOAL := help
 .PHONY: help build test test-unit fuzz lint fmt run bench clean
