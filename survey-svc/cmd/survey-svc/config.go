@@ -123,7 +123,7 @@ func (c config) LogValue() slog.Value {
 		slog.String("name", c.Name),
 		slog.String("listen_addr", c.ListenAddr),
 		slog.String("advertise_url", c.AdvertiseURL),
-		slog.String("postgres_url", redactURL(c.PostgresURL)),
+		slog.String("postgres_url", observability.RedactURL(c.PostgresURL)),
 		slog.Any("etcd_endpoints", c.EtcdEndpoints),
 		slog.String("export_token", token),
 		slog.Int64("max_body_bytes", c.MaxBodyBytes),
@@ -131,16 +131,4 @@ func (c config) LogValue() slog.Value {
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.String("log_level", c.LogLevel.String()),
 	)
-}
-
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(unparseable)"
-	}
-	if q := u.Query(); q.Has("password") {
-		q.Set("password", "xxxxx")
-		u.RawQuery = q.Encode()
-	}
-	return u.Redacted()
 }
