@@ -1,0 +1,59 @@
+package provider
+
+import "fmt"
+
+// Page sizes: what an adapter asks for when Request.Limit is not set, and
+// the largest page both dialects serve.
+const (
+	DefaultPageSize = 100
+	MaxPageSize     = 1000
+	// MaxCursorLen bounds the cursor stored with each page.
+	MaxCursorLen = 1024
+)
+
+// pageSize is the page size to ask for when the aggregator asked for limit.
+func pageSize(limit int) int {
+	switch {
+	case limit <= 0:
+		return DefaultPageSize
+	case limit > MaxPageSize:
+		return MaxPageSize
+	}
+	return limit
+}
+
+// checkPage validates a decoded page before anything of it is returned:
+// every record, no provider id twice (one page is upserted in one
+// statement, and PostgreSQL refuses to update a row twice in one INSERT
+// ... ON CONFLICT), a storable cursor, and progress. A page that claims
+// more but would not move the cursor would have the aggregator ask for the
+// same page forever. After a rescan the provider restarts from an earlier
+// position, so reaching the requested cursor again is progress there.
+// Errors wrap ErrBadPage.
+func checkPage(p Page, cursor string, rescan bool) error {
+	seen := make(map[string]bool, len(p.Records))
+	for i, r := range p.Records {
+		if err := r.Validate(); err != nil {
+			return fmt.Errorf("%w: record %d: %w", ErrBadPage, i, err)
+		}
+		if seen[r.ProviderID] {
+			return fmt.Errorf("%w: record %d: provider id %q given twice", ErrBadPage, i, r.ProviderID)
+		}
+		seen[r.ProviderID] = true
+	}
+	if err := checkString("next cursor", p.Next, MaxCursorLen, false); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadPage, err)
+	}
+	if !p.HasMore {
+		return nil
+	}
+	switch {
+	case len(p.Records) == 0:
+		return fmt.Errorf("%w: more records announced after an empty page", ErrBadPage)
+	case p.Next == "":
+		return fmt.Errorf("%w: more records announced without a cursor", ErrBadPage)
+	case p.Next == cursor && !rescan:
+		return fmt.Errorf("%w: more records announced but the cursor did not move", ErrBadPage)
+	}
+	return nil
+}
