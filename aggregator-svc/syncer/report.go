@@ -49,7 +49,7 @@ func classify(err error) aggregate.SyncStatus {
 // error goes to the log and the span.
 func reason(err error) string {
 	for _, known := range []error{
-		provider.ErrUnauthorized, provider.ErrRateLimited, provider.ErrBadPage, provider.ErrUnavailable,
+		provider.ErrUnauthorized, provider.ErrRateLimited, provider.ErrRejected, provider.ErrBadPage, provider.ErrUnavailable,
 		gobreaker.ErrOpenState, gobreaker.ErrTooManyRequests,
 	} {
 		if errors.Is(err, known) {
