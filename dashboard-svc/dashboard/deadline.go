@@ -1,0 +1,96 @@
+package dashboard
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// RequestTimeoutHeader lets a caller ask for a deadline, as a Go duration
+// ("1500ms"); the timeout parameter wins over it.
+const RequestTimeoutHeader = "Request-Timeout"
+
+// Request deadline defaults.
+const (
+	DefaultTimeout = 2 * time.Second
+	MaxTimeout     = 10 * time.Second
+	// UpstreamMaxTimeout is the longest deadline the aggregator accepts; a
+	// dashboard's maximum may not exceed it.
+	UpstreamMaxTimeout = 30 * time.Second
+)
+
+// Deadlines bound a request's deadline: Default when the caller asks for
+// none, at most Max.
+type Deadlines struct {
+	Default time.Duration
+	Max     time.Duration
+}
+
+// withDefaults fills zero fields.
+func (d Deadlines) withDefaults() Deadlines {
+	if d.Default <= 0 {
+		d.Default = DefaultTimeout
+	}
+	if d.Max <= 0 {
+		d.Max = max(MaxTimeout, d.Default)
+	}
+	return d
+}
+
+// Validate checks that 0 < Default <= Max <= UpstreamMaxTimeout.
+func (d Deadlines) Validate() error {
+	switch {
+	case d.Default <= 0:
+		return fmt.Errorf("default timeout %s: must be positive", d.Default)
+	case d.Max < d.Default:
+		return fmt.Errorf("max timeout %s: shorter than the default %s", d.Max, d.Default)
+	case d.Max > UpstreamMaxTimeout:
+		return fmt.Errorf("max timeout %s: longer than the aggregator's %s", d.Max, UpstreamMaxTimeout)
+	}
+	return nil
+}
+
+// ParseTimeout reads the requested deadline from the timeout parameter or,
+// failing that, the Request-Timeout header. Errors wrap ErrInvalid and name
+// where the bad value came from.
+func (d Deadlines) ParseTimeout(v url.Values, header string) (time.Duration, error) {
+	name, s := "timeout", v.Get("timeout")
+	if !v.Has("timeout") {
+		name, s = RequestTimeoutHeader, header
+		if s == "" {
+			return d.Default, nil
+		}
+	}
+	t, err := time.ParseDuration(s)
+	if err != nil || t <= 0 {
+		return 0, invalidf("%s: must be a positive duration such as 1500ms", name)
+	}
+	if t > d.Max {
+		return 0, invalidf("%s: %s is longer than the maximum %s", name, t, d.Max)
+	}
+	return t, nil
+}
+
+// withDeadline checks the query's parameter names and runs next under the
+// requested deadline. The deadline covers the whole request and reaches
+// the aggregator through the context; a client that disconnects cancels
+// the same context.
+func withDeadline(d Deadlines, known []string, fail func(http.ResponseWriter, *http.Request, error), next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		values, err := ParseValues(r.URL.RawQuery, known)
+		if err != nil {
+			fail(w, r, err)
+			return
+		}
+		timeout, err := d.ParseTimeout(values, r.Header.Get(RequestTimeoutHeader))
+		if err != nil {
+			fail(w, r, err)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}

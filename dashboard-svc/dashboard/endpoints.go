@@ -1,0 +1,81 @@
+package dashboard
+
+import (
+	"context"
+
+	"github.com/go-kit/kit/endpoint"
+)
+
+// Endpoints collects the service's endpoints, so each can be wrapped with
+// middleware on its own.
+type Endpoints struct {
+	Responses endpoint.Endpoint
+	Stats     endpoint.Endpoint
+}
+
+// MakeEndpoints returns the endpoints of s.
+func MakeEndpoints(s Service) Endpoints {
+	return Endpoints{
+		Responses: MakeResponsesEndpoint(s),
+		Stats:     MakeStatsEndpoint(s),
+	}
+}
+
+// Wrap applies mw to every endpoint, naming each for the middleware's sake.
+func (e Endpoints) Wrap(mw func(name string) endpoint.Middleware) Endpoints {
+	return Endpoints{
+		Responses: mw("dashboard.Responses")(e.Responses),
+		Stats:     mw("dashboard.Stats")(e.Stats),
+	}
+}
+
+// ResponsesRequest asks for one page of responses.
+type ResponsesRequest struct {
+	Query Query
+}
+
+// ResponsesResponse carries a page or the business error.
+type ResponsesResponse struct {
+	Page Page
+	Err  error
+}
+
+// Failed implements endpoint.Failer.
+func (r ResponsesResponse) Failed() error { return r.Err }
+
+// MakeResponsesEndpoint returns an endpoint that calls s.Responses.
+func MakeResponsesEndpoint(s Service) endpoint.Endpoint {
+	return func(ctx context.Context, request any) (any, error) {
+		req := request.(ResponsesRequest)
+		p, err := s.Responses(ctx, req.Query)
+		return ResponsesResponse{Page: p, Err: err}, nil
+	}
+}
+
+// StatsRequest asks for counts per group.
+type StatsRequest struct {
+	Query StatsQuery
+}
+
+// StatsResponse carries the counts or the business error.
+type StatsResponse struct {
+	Stats Stats
+	Err   error
+}
+
+// Failed implements endpoint.Failer.
+func (r StatsResponse) Failed() error { return r.Err }
+
+// MakeStatsEndpoint returns an endpoint that calls s.Stats.
+func MakeStatsEndpoint(s Service) endpoint.Endpoint {
+	return func(ctx context.Context, request any) (any, error) {
+		req := request.(StatsRequest)
+		st, err := s.Stats(ctx, req.Query)
+		return StatsResponse{Stats: st, Err: err}, nil
+	}
+}
+
+var (
+	_ endpoint.Failer = ResponsesResponse{}
+	_ endpoint.Failer = StatsResponse{}
+)

@@ -1,0 +1,65 @@
+package dashboard
+
+import (
+	"errors"
+	"testing"
+)
+
+// FuzzParseQuery checks that the edge parsing of GET /api/v1/responses
+// never panics, rejects only with ErrInvalid, and that whatever it accepts
+// is valid and survives the trip through the URL form the aggregator is
+// sent unchanged.
+func FuzzParseQuery(f *testing.F) {
+	for _, seed := range []string{
+		"", "device=iOS&location=Germany&limit=50", "limit=0", "limit=1&limit=2", "a=%zz",
+		"since=2026-01-01T00:00:00Z&until=2026-01-02T00:00:00%2B01:00", "cursor=eyJ0IjoxfQ",
+		"cursor=*", "location=%ff", "survey=a%00b", "timeout=1s", "group_by=device",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, err := parseResponses(raw)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("parse(%q) error %v does not wrap ErrInvalid", raw, err)
+			}
+			return
+		}
+		if q.Limit < 1 || q.Limit > MaxLimit {
+			t.Fatalf("parse(%q) accepted limit %d", raw, q.Limit)
+		}
+		again, err := parseResponses(q.Values().Encode())
+		if err != nil {
+			t.Fatalf("the URL form %q of accepted %q is rejected: %v", q.Values().Encode(), raw, err)
+		}
+		if !sameQuery(q, again) {
+			t.Fatalf("round trip of %q changed %+v to %+v", raw, q, again)
+		}
+	})
+}
+
+// FuzzParseStatsQuery does the same for GET /api/v1/stats.
+func FuzzParseStatsQuery(f *testing.F) {
+	for _, seed := range []string{"", "group_by=device,location", "group_by=,", "group_by=device,device", "since=x"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		v, err := ParseValues(raw, statsParams)
+		var q StatsQuery
+		if err == nil {
+			if q, err = ParseStatsQuery(v); err == nil {
+				err = q.Validate()
+			}
+		}
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("parse(%q) error %v does not wrap ErrInvalid", raw, err)
+			}
+			return
+		}
+		again, err := ParseStatsQuery(q.Values())
+		if err != nil || again.Validate() != nil || len(again.GroupBy) != len(q.GroupBy) {
+			t.Fatalf("round trip of %q: %+v, %v", raw, again, err)
+		}
+	})
+}

@@ -1,0 +1,183 @@
+// Package dashboard is dashboard-svc's domain: the public read API over the
+// aggregated survey responses. It validates and shapes requests and leaves
+// syncing and reading to the aggregator, which it reaches through the
+// Aggregator interface.
+//
+// It imports no HTTP client: the aggregator client translates its failures
+// into the errors defined here, and the transport maps those to statuses.
+package dashboard
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Query limits.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 1000
+	// MaxFilterLen bounds a filter value, in characters.
+	MaxFilterLen = 128
+	// MaxCursorLen bounds a cursor, in bytes.
+	MaxCursorLen = 512
+)
+
+// GroupDimensions are what a stats query may group by.
+var GroupDimensions = []string{"survey", "device", "location", "provider"}
+
+// Domain errors. The HTTP transport maps each to a status code.
+var (
+	// ErrInvalid wraps every validation failure; the message names the
+	// parameter.
+	ErrInvalid = errors.New("invalid request")
+	// ErrUnavailable: no aggregator replica is known, or none could be
+	// reached or answered without a server error.
+	ErrUnavailable = errors.New("aggregator unavailable")
+	// ErrTimeout: the request's deadline passed before the aggregator
+	// answered at all.
+	ErrTimeout = errors.New("aggregator did not answer within the deadline")
+	// ErrBadGateway: the aggregator answered something unusable.
+	ErrBadGateway = errors.New("unusable answer from the aggregator")
+)
+
+// Filter restricts a read to responses whose fields equal the non-empty
+// values and whose created_at is in [Since, Until) where those are set.
+type Filter struct {
+	Survey   string
+	Device   string
+	Location string
+	Provider string
+	Since    time.Time
+	Until    time.Time
+}
+
+// Query asks for one page of responses, newest first.
+type Query struct {
+	Filter Filter
+	Limit  int    // 1..MaxLimit; 0 means DefaultLimit
+	Cursor string // opaque, from a previous page's NextCursor; empty: first page
+}
+
+// StatsQuery asks for counts per group of the filtered responses.
+type StatsQuery struct {
+	Filter  Filter
+	GroupBy []string // each one of GroupDimensions, no repeats; empty: total only
+}
+
+// Aggregator syncs and reads the aggregate. Its methods return ErrInvalid
+// when the aggregator rejects the query, ErrUnavailable, ErrTimeout,
+// ErrBadGateway, or the context's error when ctx was cancelled.
+type Aggregator interface {
+	// Responses syncs every provider within ctx's deadline, then reads
+	// one page. An incomplete sync is reported in Page.Sync, not an error.
+	Responses(ctx context.Context, q Query) (Page, error)
+	// Stats syncs like Responses, then counts per group.
+	Stats(ctx context.Context, q StatsQuery) (Stats, error)
+}
+
+// Service is what dashboard-svc offers.
+type Service interface {
+	// Responses returns one fresh page of responses. Errors: ErrInvalid and
+	// those of Aggregator.
+	Responses(ctx context.Context, q Query) (Page, error)
+	// Stats returns fresh counts per group. Errors: ErrInvalid and those
+	// of Aggregator.
+	Stats(ctx context.Context, q StatsQuery) (Stats, error)
+}
+
+type service struct {
+	agg Aggregator
+}
+
+// NewService returns the Service that reads through agg.
+func NewService(agg Aggregator) Service {
+	return &service{agg: agg}
+}
+
+func (s *service) Responses(ctx context.Context, q Query) (Page, error) {
+	if q.Limit == 0 {
+		q.Limit = DefaultLimit
+	}
+	if err := q.Validate(); err != nil {
+		return Page{}, err
+	}
+	p, err := s.agg.Responses(ctx, q)
+	if err != nil {
+		return Page{}, fmt.Errorf("responses: %w", err)
+	}
+	return p, nil
+}
+
+func (s *service) Stats(ctx context.Context, q StatsQuery) (Stats, error) {
+	if err := q.Validate(); err != nil {
+		return Stats{}, err
+	}
+	st, err := s.agg.Stats(ctx, q)
+	if err != nil {
+		return Stats{}, fmt.Errorf("stats: %w", err)
+	}
+	return st, nil
+}
+
+// Validate checks the filter's values.
+func (f Filter) Validate() error {
+	for _, v := range []struct{ name, value string }{
+		{"survey", f.Survey}, {"device", f.Device}, {"location", f.Location}, {"provider", f.Provider},
+	} {
+		switch {
+		case !utf8.ValidString(v.value):
+			return invalidf("%s: not valid UTF-8", v.name)
+		case utf8.RuneCountInString(v.value) > MaxFilterLen:
+			return invalidf("%s: longer than %d characters", v.name, MaxFilterLen)
+		case strings.ContainsRune(v.value, 0):
+			return invalidf("%s: contains a NUL character", v.name)
+		}
+	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
+		return invalidf("since: must be before until")
+	}
+	return nil
+}
+
+// Validate checks the limit, the filter and the cursor's form; what the
+// cursor points at only the aggregator can judge.
+func (q Query) Validate() error {
+	if q.Limit < 1 || q.Limit > MaxLimit {
+		return invalidf("limit: must be between 1 and %d", MaxLimit)
+	}
+	if err := q.Filter.Validate(); err != nil {
+		return err
+	}
+	if q.Cursor != "" {
+		if _, err := base64.RawURLEncoding.DecodeString(q.Cursor); err != nil || len(q.Cursor) > MaxCursorLen {
+			return invalidf("cursor: malformed; pass next_cursor from a previous page unchanged")
+		}
+	}
+	return nil
+}
+
+// Validate checks the filter and the grouping.
+func (q StatsQuery) Validate() error {
+	if err := q.Filter.Validate(); err != nil {
+		return err
+	}
+	for i, g := range q.GroupBy {
+		if !slices.Contains(GroupDimensions, g) {
+			return invalidf("group_by: %q is not one of %s", g, strings.Join(GroupDimensions, ", "))
+		}
+		if slices.Contains(q.GroupBy[:i], g) {
+			return invalidf("group_by: %q given twice", g)
+		}
+	}
+	return nil
+}
+
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
