@@ -1,0 +1,200 @@
+// Package aggregator is dashboard-svc's client of aggregator-svc. It finds
+// the aggregator's replicas in etcd, where each registers its base URL
+// under Prefix, and spreads calls over them:
+//
+//	etcd watch ─ go-kit etcdv3.Instancer ─ sd.Endpointer (one go-kit HTTP
+//	client endpoint per replica) ─ lb.RoundRobin ─ lb.Retry
+//
+// A call that cannot reach a replica, or gets a server error from it, is
+// tried on the next one, as long as the request's deadline allows; a
+// rejected query, a timeout or an unusable answer is not retried. Each call
+// tells the aggregator how long it may take (Request-Timeout), a little
+// less than the request has left, and is cancelled with the request.
+//
+// While etcd is unreachable the client keeps the replicas it knew.
+package aggregator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-kit/kit/endpoint"
+	"github.com/go-kit/kit/sd"
+	"github.com/go-kit/kit/sd/etcdv3"
+	"github.com/go-kit/kit/sd/lb"
+	kitlog "github.com/go-kit/log"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"xii/dashboard-svc/dashboard"
+	"xii/libs/discovery"
+)
+
+// Prefix is where aggregator replicas register in etcd: the key
+// /xii/services/aggregator/<id> holds a replica's base URL.
+const Prefix = discovery.ServicesPrefix + "aggregator/"
+
+// Defaults for a Config's zero fields.
+const (
+	DefaultAttempts    = 3
+	DefaultEtcdTimeout = 3 * time.Second
+)
+
+// Config configures a Client.
+type Config struct {
+	// EtcdEndpoints are the etcd client URLs. Required.
+	EtcdEndpoints []string
+	// Prefix is the etcd prefix of the replicas; Prefix when empty.
+	Prefix string
+	// HTTPClient calls the replicas. Give it a transport that propagates
+	// trace context; it should have no Timeout, as each request's deadline
+	// bounds its calls. Nil: a client with NewTransport.
+	HTTPClient *http.Client
+	// Attempts bounds the tries of one call, over different replicas.
+	Attempts int
+	// EtcdTimeout bounds connecting to etcd and each read of the replicas.
+	EtcdTimeout time.Duration
+	// Logger receives replica changes and discovery problems.
+	Logger *slog.Logger
+}
+
+// Client calls the aggregator's replicas. It implements
+// dashboard.Aggregator.
+type Client struct {
+	prefix      string
+	etcd        *clientv3.Client
+	watch       *watchClient
+	stop        context.CancelFunc
+	instancer   *etcdv3.Instancer
+	endpointers []*sd.DefaultEndpointer
+	responses   endpoint.Endpoint
+	stats       endpoint.Endpoint
+}
+
+var _ dashboard.Aggregator = (*Client)(nil)
+
+// NewTransport returns an HTTP transport fit for many concurrent calls to
+// a few replicas: it keeps enough idle connections per replica.
+func NewTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 128
+	return t
+}
+
+// New starts following the replicas in etcd. It reads them once before
+// returning, waiting at most EtcdTimeout; if etcd is unreachable then, the
+// client starts with none and picks them up once it is. Call Close.
+func New(cfg Config) (*Client, error) {
+	if len(cfg.EtcdEndpoints) == 0 {
+		return nil, errors.New("aggregator client: no etcd endpoints")
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = Prefix
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Transport: NewTransport()}
+	}
+	if cfg.Attempts <= 0 {
+		cfg.Attempts = DefaultAttempts
+	}
+	if cfg.EtcdTimeout <= 0 {
+		cfg.EtcdTimeout = DefaultEtcdTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints:   cfg.EtcdEndpoints,
+		DialTimeout: cfg.EtcdTimeout,
+		Logger:      zap.NewNop(), // the client logs what matters
+	})
+	if err != nil {
+		return nil, fmt.Errorf("aggregator client: etcd: %w", err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	c := &Client{
+		prefix: cfg.Prefix,
+		etcd:   cli,
+		stop:   stop,
+		watch: &watchClient{
+			cli: cli, ctx: ctx, timeout: cfg.EtcdTimeout, logger: cfg.Logger, done: make(chan struct{}),
+		},
+	}
+	logger := kitLogger(cfg.Logger)
+	// NewInstancer never fails: a first read that fails is retried on the
+	// watch's first signal.
+	c.instancer, _ = etcdv3.NewInstancer(c.watch, cfg.Prefix, logger)
+	c.responses = c.balance(cfg, logger, factory(cfg.HTTPClient, responsesPath, func() answer { return new(responsesBody) }))
+	c.stats = c.balance(cfg, logger, factory(cfg.HTTPClient, statsPath, func() answer { return new(statsBody) }))
+	return c, nil
+}
+
+// balance returns the retrying, round-robin endpoint over the replicas'
+// endpoints that f makes. The retry's own timeout only backs up the
+// request's deadline, which always ends first.
+func (c *Client) balance(cfg Config, logger kitlog.Logger, f sd.Factory) endpoint.Endpoint {
+	e := sd.NewEndpointer(c.instancer, f, logger)
+	c.endpointers = append(c.endpointers, e)
+	return lb.RetryWithCallback(2*dashboard.UpstreamMaxTimeout, lb.NewRoundRobin(e), retryPolicy(cfg.Attempts))
+}
+
+// Responses implements dashboard.Aggregator.
+func (c *Client) Responses(ctx context.Context, q dashboard.Query) (dashboard.Page, error) {
+	resp, err := c.responses(ctx, q.Values())
+	if err != nil {
+		return dashboard.Page{}, fmt.Errorf("aggregator responses: %w", callError(ctx, err))
+	}
+	b := resp.(*responsesBody)
+	return dashboard.Page{Responses: b.Data, NextCursor: b.NextCursor, Sync: *b.Sync}, nil
+}
+
+// Stats implements dashboard.Aggregator.
+func (c *Client) Stats(ctx context.Context, q dashboard.StatsQuery) (dashboard.Stats, error) {
+	resp, err := c.stats(ctx, q.Values())
+	if err != nil {
+		return dashboard.Stats{}, fmt.Errorf("aggregator stats: %w", callError(ctx, err))
+	}
+	b := resp.(*statsBody)
+	return dashboard.Stats{Groups: b.Groups, Total: b.Total, Sync: *b.Sync}, nil
+}
+
+// Replicas returns how many replicas the client knows: those of the last
+// successful read of etcd.
+func (c *Client) Replicas() int {
+	eps, err := c.endpointers[0].Endpoints()
+	if err != nil {
+		return 0
+	}
+	return len(eps)
+}
+
+// Ready returns nil when at least one replica is known, for /readyz.
+func (c *Client) Ready(context.Context) error {
+	if c.Replicas() == 0 {
+		return fmt.Errorf("%w: no replica registered under %s", dashboard.ErrUnavailable, c.prefix)
+	}
+	return nil
+}
+
+// Close stops following etcd and closes the etcd client. Calls in flight
+// are not affected; make no new ones.
+func (c *Client) Close() error {
+	for _, e := range c.endpointers {
+		e.Close()
+	}
+	c.instancer.Stop()
+	c.stop()
+	select {
+	case <-c.watch.done:
+	case <-time.After(c.watch.timeout):
+	}
+	if err := c.etcd.Close(); err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("aggregator client: close etcd: %w", err)
+	}
+	return nil
+}

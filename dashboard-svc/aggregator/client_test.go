@@ -1,0 +1,142 @@
+package aggregator
+
+import (
+	"errors"
+	"net/http"
+	"testing"
+
+	"xii/dashboard-svc/dashboard"
+)
+
+func TestBalancesOverReplicas(t *testing.T) {
+	c, register := newTestClient(t, Config{})
+	a, b := newFake(t, "a"), newFake(t, "b")
+	register("a", a.URL)
+	register("b", b.URL)
+	waitReplicas(t, c, 2)
+	for range 10 {
+		if _, err := c.Responses(t.Context(), dashboard.Query{Limit: 5}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a.count() != 5 || b.count() != 5 {
+		t.Fatalf("replicas served %d and %d of 10 calls, want 5 each", a.count(), b.count())
+	}
+}
+
+func TestReplicaDownServedByTheOther(t *testing.T) {
+	c, register := newTestClient(t, Config{})
+	down, up := newFake(t, "down"), newFake(t, "up")
+	register("down", down.URL)
+	register("up", up.URL)
+	waitReplicas(t, c, 2)
+	down.Close() // still registered: its lease has not run out yet
+	for range 6 {
+		p, err := c.Responses(t.Context(), dashboard.Query{})
+		if err != nil {
+			t.Fatalf("with one replica down: %v", err)
+		}
+		if len(p.Responses) != 1 || p.Responses[0].Text != "from up" {
+			t.Fatalf("answer %+v, want the live replica's", p)
+		}
+	}
+	if up.count() != 6 {
+		t.Fatalf("the live replica served %d of 6 calls", up.count())
+	}
+}
+
+func TestServerErrorTriesAnotherReplica(t *testing.T) {
+	c, register := newTestClient(t, Config{})
+	failing, ok := newFake(t, "failing"), newFake(t, "ok")
+	failing.set(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusServiceUnavailable, "", map[string]string{"error": "draining", "code": "unavailable"})
+	})
+	register("failing", failing.URL)
+	register("ok", ok.URL)
+	waitReplicas(t, c, 2)
+	for range 4 {
+		if _, err := c.Stats(t.Context(), dashboard.StatsQuery{GroupBy: []string{"device"}}); err != nil {
+			t.Fatalf("with one replica failing: %v", err)
+		}
+	}
+	if ok.count() != 4 || failing.count() == 0 {
+		t.Fatalf("ok replica served %d of 4 calls, failing one was asked %d times", ok.count(), failing.count())
+	}
+}
+
+func TestClientErrorsAreNotRetried(t *testing.T) {
+	c, register := newTestClient(t, Config{})
+	a, b := newFake(t, "a"), newFake(t, "b")
+	reject := func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusBadRequest, "", map[string]string{"error": "invalid request: cursor: malformed", "code": "invalid_request"})
+	}
+	a.set(reject)
+	b.set(reject)
+	register("a", a.URL)
+	register("b", b.URL)
+	waitReplicas(t, c, 2)
+	_, err := c.Responses(t.Context(), dashboard.Query{Cursor: "eyJ9"})
+	if !errors.Is(err, dashboard.ErrInvalid) {
+		t.Fatalf("error %v, want ErrInvalid", err)
+	}
+	if n := a.count() + b.count(); n != 1 {
+		t.Fatalf("a rejected query was sent %d times, want once", n)
+	}
+}
+
+func TestAllReplicasDown(t *testing.T) {
+	c, register := newTestClient(t, Config{Attempts: 3})
+	a, b := newFake(t, "a"), newFake(t, "b")
+	register("a", a.URL)
+	register("b", b.URL)
+	waitReplicas(t, c, 2)
+	a.Close()
+	b.Close()
+	_, err := c.Responses(t.Context(), dashboard.Query{})
+	if !errors.Is(err, dashboard.ErrUnavailable) {
+		t.Fatalf("error %v, want ErrUnavailable", err)
+	}
+}
+
+func TestNoReplicasThenOneRegistered(t *testing.T) {
+	c, register := newTestClient(t, Config{})
+	if _, err := c.Responses(t.Context(), dashboard.Query{}); !errors.Is(err, dashboard.ErrUnavailable) {
+		t.Fatalf("with no replica: %v, want ErrUnavailable", err)
+	}
+	if err := c.Ready(t.Context()); err == nil {
+		t.Fatal("ready with no replica")
+	}
+
+	late := newFake(t, "late")
+	unregister := register("late", late.URL)
+	waitReplicas(t, c, 1)
+	if err := c.Ready(t.Context()); err != nil {
+		t.Fatalf("not ready with a replica: %v", err)
+	}
+	if _, err := c.Responses(t.Context(), dashboard.Query{}); err != nil || late.count() != 1 {
+		t.Fatalf("after registration: %v, replica asked %d times", err, late.count())
+	}
+
+	unregister()
+	waitReplicas(t, c, 0)
+	if _, err := c.Responses(t.Context(), dashboard.Query{}); !errors.Is(err, dashboard.ErrUnavailable) {
+		t.Fatalf("after deregistration: %v, want ErrUnavailable", err)
+	}
+}
+
+func TestBadRegistrationsIgnored(t *testing.T) {
+	c, register := newTestClient(t, Config{})
+	good := newFake(t, "good")
+	register("bad-url", "ftp://127.0.0.1:1")
+	register("not-a-url", "::::")
+	register("nested/key", good.URL+"/nested")
+	register("good", good.URL)
+	register("empty", " ")
+	eventually(t, "the good replica known", func() bool {
+		_, err := c.Responses(t.Context(), dashboard.Query{})
+		return err == nil
+	})
+	if n := c.Replicas(); n != 1 {
+		t.Fatalf("%d replicas known, want only the good one", n)
+	}
+}

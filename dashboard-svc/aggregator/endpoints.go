@@ -1,0 +1,128 @@
+package aggregator
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/go-kit/kit/endpoint"
+	"github.com/go-kit/kit/sd"
+	kithttp "github.com/go-kit/kit/transport/http"
+
+	"xii/dashboard-svc/dashboard"
+)
+
+// The aggregator's routes the dashboard calls.
+const (
+	responsesPath = "/api/v1/responses"
+	statsPath     = "/api/v1/stats"
+)
+
+// maxAnswerBytes bounds an aggregator answer: a full page of responses
+// with the largest answers survey-svc accepts.
+const maxAnswerBytes = 64 << 20
+
+// Wire formats of the aggregator's answers, JSON-compatible with its API.
+type (
+	responsesBody struct {
+		Data       []dashboard.Response  `json:"data"`
+		NextCursor string                `json:"next_cursor"`
+		Sync       *dashboard.SyncReport `json:"sync"`
+	}
+	statsBody struct {
+		Groups []dashboard.Group     `json:"groups"`
+		Total  int64                 `json:"total"`
+		Sync   *dashboard.SyncReport `json:"sync"`
+	}
+)
+
+// answer is a decoded answer body; its sync report is nil when the
+// aggregator sent none.
+type answer interface {
+	syncReport() *dashboard.SyncReport
+}
+
+func (b *responsesBody) syncReport() *dashboard.SyncReport { return b.Sync }
+func (b *statsBody) syncReport() *dashboard.SyncReport     { return b.Sync }
+
+// factory returns a go-kit sd.Factory that makes, for each replica's base
+// URL, an endpoint calling GET path on it. The endpoint's request is the
+// query's url.Values; its response is the answer newBody returns, decoded.
+func factory(client *http.Client, path string, newBody func() answer) sd.Factory {
+	return func(instance string) (endpoint.Endpoint, io.Closer, error) {
+		base, err := parseInstance(instance)
+		if err != nil {
+			return nil, nil, err
+		}
+		c := kithttp.NewClient(http.MethodGet, base.JoinPath(path), encodeRequest, decodeAnswer(newBody),
+			kithttp.SetClient(client))
+		return c.Endpoint(), nil, nil
+	}
+}
+
+// parseInstance checks a replica's registered value: a base URL such as
+// http://127.0.0.1:1110.
+func parseInstance(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("aggregator instance %q: want a base URL such as http://127.0.0.1:1110", s)
+	}
+	return u, nil
+}
+
+// encodeRequest sends the query and what is left of the request's
+// deadline, less a margin for the answer's way back, so the aggregator
+// answers (perhaps with an incomplete sync) before the dashboard gives up.
+func encodeRequest(ctx context.Context, r *http.Request, request any) error {
+	r.URL.RawQuery = request.(url.Values).Encode()
+	r.Header.Set("Accept", "application/json")
+	if d, ok := ctx.Deadline(); ok {
+		budget := forwardBudget(time.Until(d))
+		if budget < time.Millisecond {
+			return fmt.Errorf("%w: no time left to ask", dashboard.ErrTimeout)
+		}
+		r.Header.Set(dashboard.RequestTimeoutHeader, strconv.FormatInt(budget.Milliseconds(), 10)+"ms")
+	}
+	return nil
+}
+
+// forwardBudget is the deadline the aggregator gets when remaining is
+// left: a tenth less, at least 5ms and at most 100ms less, and never more
+// than the aggregator accepts.
+func forwardBudget(remaining time.Duration) time.Duration {
+	margin := min(max(remaining/10, 5*time.Millisecond), 100*time.Millisecond)
+	return min(remaining-margin, dashboard.UpstreamMaxTimeout)
+}
+
+// decodeAnswer decodes a 200 answer, which must carry a sync report; other
+// statuses become the errors of statusError. The body's completeness is
+// trusted only when the X-Sync-Complete header agrees.
+func decodeAnswer(newBody func() answer) kithttp.DecodeResponseFunc {
+	return func(_ context.Context, r *http.Response) (any, error) {
+		if r.StatusCode != http.StatusOK {
+			return nil, statusError(r)
+		}
+		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+			return nil, fmt.Errorf("%w: content type %q", dashboard.ErrBadGateway, r.Header.Get("Content-Type"))
+		}
+		body := newBody()
+		if err := json.NewDecoder(io.LimitReader(r.Body, maxAnswerBytes)).Decode(body); err != nil {
+			return nil, fmt.Errorf("%w: decode answer: %w", dashboard.ErrBadGateway, err)
+		}
+		rep := body.syncReport()
+		if rep == nil {
+			return nil, fmt.Errorf("%w: answer without a sync report", dashboard.ErrBadGateway)
+		}
+		if r.Header.Get(dashboard.SyncCompleteHeader) != "true" {
+			rep.Complete = false
+		}
+		return body, nil
+	}
+}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"xii/dashboard-svc/aggregator"
+	"xii/dashboard-svc/dashboard"
+	"xii/libs/envflag"
+	"xii/observability"
+)
+
+// minTokenLen is the shortest API token accepted: a token is a secret, not
+// a password to remember.
+const minTokenLen = 16
+
+// config is dashboard-svc's whole configuration: flags with XII_*
+// environment defaults (flag -api-token reads XII_API_TOKEN).
+type config struct {
+	ListenAddr      string
+	EtcdEndpoints   []string
+	EtcdTimeout     time.Duration
+	APIToken        string
+	Deadlines       dashboard.Deadlines
+	Attempts        int
+	ShutdownTimeout time.Duration
+	LogLevel        slog.Level
+}
+
+func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet("dashboard-svc", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen-addr", ":1100", "HTTP listen address")
+	etcd := fs.String("etcd-endpoints", "127.0.0.1:2379", "comma-separated etcd endpoints, where aggregator replicas register")
+	etcdTimeout := fs.Duration("etcd-timeout", aggregator.DefaultEtcdTimeout, "bound on connecting to etcd and on each read of the replicas")
+	token := fs.String("api-token", "", "bearer token the public API requires; empty: none (demo only)")
+	def := fs.Duration("default-timeout", dashboard.DefaultTimeout, "request deadline when the caller asks for none")
+	maxT := fs.Duration("max-timeout", dashboard.MaxTimeout, "longest deadline a caller may ask for (timeout parameter or Request-Timeout header)")
+	attempts := fs.Int("aggregator-attempts", aggregator.DefaultAttempts, "tries of one call over different aggregator replicas, within the deadline")
+	grace := fs.Duration("shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on shutdown")
+	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	if err := envflag.Parse(fs, "XII", args, lookup); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+
+	c := config{
+		ListenAddr:      *listen,
+		EtcdTimeout:     *etcdTimeout,
+		APIToken:        *token,
+		Deadlines:       dashboard.Deadlines{Default: *def, Max: *maxT},
+		Attempts:        *attempts,
+		ShutdownTimeout: *grace,
+	}
+	for _, ep := range strings.Split(*etcd, ",") {
+		if ep = strings.TrimSpace(ep); ep != "" {
+			c.EtcdEndpoints = append(c.EtcdEndpoints, ep)
+		}
+	}
+	var err error
+	if c.LogLevel, err = observability.ParseLevel(*level); err != nil {
+		return config{}, fmt.Errorf("log-level: %w", err)
+	}
+	return c, c.validate()
+}
+
+func (c config) validate() error {
+	_, port, err := net.SplitHostPort(c.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listen-addr: %w", err)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("listen-addr: bad port %q", port)
+	}
+	if len(c.EtcdEndpoints) == 0 {
+		return errors.New("etcd-endpoints: required; the aggregator replicas are found there")
+	}
+	if c.EtcdTimeout < 100*time.Millisecond || c.EtcdTimeout > time.Minute {
+		return errors.New("etcd-timeout: must be between 100ms and 1m")
+	}
+	if c.APIToken != "" {
+		if len(c.APIToken) < minTokenLen || len(c.APIToken) > 4096 {
+			return fmt.Errorf("api-token: must be %d to 4096 characters", minTokenLen)
+		}
+		if strings.IndexFunc(c.APIToken, func(r rune) bool { return r > unicode.MaxASCII || !unicode.IsGraphic(r) || r == ' ' }) >= 0 {
+			return errors.New("api-token: must be printable ASCII without spaces")
+		}
+	}
+	if err := c.Deadlines.Validate(); err != nil {
+		return fmt.Errorf("default-timeout, max-timeout: %w", err)
+	}
+	if c.Attempts < 1 || c.Attempts > 10 {
+		return errors.New("aggregator-attempts: must be between 1 and 10")
+	}
+	if c.ShutdownTimeout < c.Deadlines.Max || c.ShutdownTimeout > 10*time.Minute {
+		return fmt.Errorf("shutdown-timeout: must be between max-timeout (%s), so requests in flight can finish, and 10m", c.Deadlines.Max)
+	}
+	return nil
+}
+
+// LogValue masks the token, so the config can be logged once at start-up.
+func (c config) LogValue() slog.Value {
+	token := "none"
+	if c.APIToken != "" {
+		token = "***"
+	}
+	return slog.GroupValue(
+		slog.String("listen_addr", c.ListenAddr),
+		slog.Any("etcd_endpoints", c.EtcdEndpoints),
+		slog.Duration("etcd_timeout", c.EtcdTimeout),
+		slog.String("api_token", token),
+		slog.Duration("default_timeout", c.Deadlines.Default),
+		slog.Duration("max_timeout", c.Deadlines.Max),
+		slog.Int("aggregator_attempts", c.Attempts),
+		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.String("log_level", c.LogLevel.String()),
+	)
+}

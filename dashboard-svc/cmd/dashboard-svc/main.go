@@ -1,0 +1,106 @@
+// Command dashboard-svc serves the public read API (:1100): fresh,
+// filtered pages and counts of the aggregated survey responses. It is
+// stateless; it finds the aggregator's replicas in etcd and asks them.
+//
+// /readyz reports ready while at least one aggregator replica is known:
+// without one every API request would fail with 503. An etcd outage alone
+// does not make it unready, since the replicas known before it are kept.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"xii/dashboard-svc/aggregator"
+	"xii/dashboard-svc/dashboard"
+	"xii/libs/httpserver"
+	"xii/observability"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop() // a second signal kills at once
+	}()
+	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "dashboard-svc:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// run wires the service and serves until ctx is done (SIGINT or SIGTERM).
+// Then it stops taking requests and lets those in flight finish, then stops
+// following etcd, then flushes telemetry.
+func run(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, lookup, stderr)
+	if err != nil {
+		return err
+	}
+	logger := observability.WithService(observability.NewLogger(stdout, cfg.LogLevel), "dashboard-svc")
+	logger.Info("starting", "version", version, "config", cfg)
+
+	tel, err := observability.Init(ctx, observability.Config{
+		ServiceName: "dashboard-svc", ServiceVersion: version, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := tel.Shutdown(flushCtx); err != nil {
+			logger.Warn("flush telemetry", "err", err)
+		}
+	}()
+
+	ln, err := httpserver.Listen(cfg.ListenAddr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+
+	agg, err := aggregator.New(aggregator.Config{
+		EtcdEndpoints: cfg.EtcdEndpoints,
+		EtcdTimeout:   cfg.EtcdTimeout,
+		HTTPClient:    &http.Client{Transport: tel.Transport(aggregator.NewTransport())},
+		Attempts:      cfg.Attempts,
+		Logger:        logger,
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := agg.Close(); err != nil {
+			logger.Warn("close aggregator client", "err", err)
+		}
+	}()
+
+	var svc dashboard.Service = dashboard.NewService(agg)
+	svc = dashboard.LoggingMiddleware(logger)(svc)
+	endpoints := dashboard.MakeEndpoints(svc).Wrap(observability.EndpointSpan)
+	api := dashboard.NewHTTPHandler(endpoints, dashboard.HTTPOptions{
+		Token: cfg.APIToken, Deadlines: cfg.Deadlines, Logger: logger,
+	})
+	server := httpserver.New(httpserver.Routes{
+		API:     tel.HTTPHandler(api),
+		Metrics: tel.MetricsHandler(),
+		Ready:   agg.Ready,
+	}, logger)
+
+	logger.Info("serving", "addr", ln.Addr().String(), "aggregator_replicas", agg.Replicas())
+	return server.Serve(ctx, ln, cfg.ShutdownTimeout)
+}
