@@ -1,0 +1,131 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"xii/aggregator-svc/provider"
+)
+
+// copyThreshold is the page size from which records go through COPY into a
+// staging table instead of one multi-row INSERT. Below it, the INSERT's one
+// round trip beats creating a table; above it, COPY streams the rows instead
+// of parsing a statement with a parameter per value (at most 65535).
+const copyThreshold = 256
+
+// onConflict makes an upsert idempotent: a record stored again with the same
+// content is left alone (no new row version, no synced_at change), one whose
+// content changed is updated. RETURNING marks inserted rows: only a row this
+// statement inserted has no deleting or locking transaction (xmax = 0).
+const onConflict = `
+ON CONFLICT (provider, provider_id) DO UPDATE SET
+	survey = excluded.survey, text = excluded.text, device = excluded.device,
+	location = excluded.location, answers = excluded.answers,
+	created_at = excluded.created_at, synced_at = now()
+WHERE (r.survey, r.text, r.device, r.location, r.answers, r.created_at)
+	IS DISTINCT FROM
+	(excluded.survey, excluded.text, excluded.device, excluded.location, excluded.answers, excluded.created_at)
+RETURNING r.xmax = 0 AS inserted`
+
+const (
+	insertColumns = `INSERT INTO responses AS r (provider, provider_id, survey, text, device, location, answers, created_at)`
+
+	createStaging = `CREATE TEMP TABLE apply_staging (
+	provider_id text, survey text, text text, device text, location text, answers jsonb, created_at timestamptz
+) ON COMMIT DROP`
+	copyStaging  = `COPY apply_staging (provider_id, survey, text, device, location, answers, created_at) FROM STDIN`
+	mergeStaging = insertColumns + `
+SELECT $1, provider_id, survey, text, device, location, answers, created_at FROM apply_staging` + onConflict
+)
+
+// upsertValues stores records, each ProviderID at most once, with one
+// multi-row INSERT.
+func upsertValues(ctx context.Context, tx *sql.Tx, provider string, records []provider.Record) (Applied, error) {
+	const perRecord = 7
+	var q strings.Builder
+	q.WriteString(insertColumns)
+	q.WriteString("\nVALUES ")
+	args := make([]any, 0, 1+perRecord*len(records))
+	args = append(args, provider)
+	for i, r := range records {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("($1")
+		for j := range perRecord {
+			q.WriteString(", $")
+			q.WriteString(strconv.Itoa(2 + i*perRecord + j))
+		}
+		q.WriteString(")")
+		args = append(args, r.ProviderID, r.Survey, r.Text, r.Device, r.Location, answersArg(r.Answers), r.CreatedAt)
+	}
+	q.WriteString(onConflict)
+	a, err := countApplied(ctx, tx, q.String(), args...)
+	if err != nil {
+		return Applied{}, fmt.Errorf("upsert: %w", err)
+	}
+	return a, nil
+}
+
+// upsertCopy stores records, each ProviderID at most once, by COPY into a
+// staging table that lives until the transaction ends and one merge.
+func upsertCopy(ctx context.Context, tx *sql.Tx, provider string, records []provider.Record) (Applied, error) {
+	if _, err := tx.ExecContext(ctx, createStaging); err != nil {
+		return Applied{}, fmt.Errorf("create staging table: %w", err)
+	}
+	if err := copyRecords(ctx, tx, records); err != nil {
+		return Applied{}, fmt.Errorf("copy to staging table: %w", err)
+	}
+	a, err := countApplied(ctx, tx, mergeStaging, provider)
+	if err != nil {
+		return Applied{}, fmt.Errorf("merge staging table: %w", err)
+	}
+	return a, nil
+}
+
+func copyRecords(ctx context.Context, tx *sql.Tx, records []provider.Record) (err error) {
+	stmt, err := tx.PrepareContext(ctx, copyStaging)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := stmt.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+	}()
+	for _, r := range records {
+		// lib/pq buffers the rows and reports a failure at a later call.
+		if _, err := stmt.ExecContext(ctx, r.ProviderID, r.Survey, r.Text, r.Device, r.Location, answersArg(r.Answers), r.CreatedAt); err != nil {
+			return err
+		}
+	}
+	_, err = stmt.ExecContext(ctx) // ends the COPY and reports its outcome
+	return err
+}
+
+// countApplied runs upsert and counts the rows it inserted and updated from
+// what it returns: one boolean per row written.
+func countApplied(ctx context.Context, tx *sql.Tx, upsert string, args ...any) (Applied, error) {
+	rows, err := tx.QueryContext(ctx, upsert, args...)
+	if err != nil {
+		return Applied{}, err
+	}
+	defer rows.Close()
+	var a Applied
+	for rows.Next() {
+		var inserted bool
+		if err := rows.Scan(&inserted); err != nil {
+			return Applied{}, err
+		}
+		if inserted {
+			a.Inserted++
+		} else {
+			a.Updated++
+		}
+	}
+	a.Upserted = a.Inserted + a.Updated
+	return a, rows.Err()
+}
