@@ -15,7 +15,7 @@ import (
 
 // newDashboard serves the public API over c, as cmd wires it but without
 // telemetry.
-func newDashboard(t *testing.T, c *Client) *httptest.Server {
+func newDashboard(t testing.TB, c *Client) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(dashboard.NewHTTPHandler(dashboard.MakeEndpoints(dashboard.NewService(c)), dashboard.HTTPOptions{}))
 	t.Cleanup(srv.Close)

@@ -62,7 +62,7 @@ var prefixes atomic.Int64
 
 // newTestClient returns a client following a fresh prefix, closed when t
 // ends, and a function registering a replica under it until t ends.
-func newTestClient(t *testing.T, cfg Config) (*Client, func(id, value string) (unregister func())) {
+func newTestClient(t testing.TB, cfg Config) (*Client, func(id, value string) (unregister func())) {
 	t.Helper()
 	if cfg.Prefix == "" {
 		cfg.Prefix = fmt.Sprintf("/xii/test/%d/aggregator/", prefixes.Add(1))
@@ -94,7 +94,7 @@ func newTestClient(t *testing.T, cfg Config) (*Client, func(id, value string) (u
 }
 
 // eventually polls cond until it holds, or fails t.
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(waitLimit)
 	tick := time.NewTicker(10 * time.Millisecond)
@@ -108,7 +108,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 // waitReplicas waits until c knows n replicas.
-func waitReplicas(t *testing.T, c *Client, n int) {
+func waitReplicas(t testing.TB, c *Client, n int) {
 	t.Helper()
 	eventually(t, strconv.Itoa(n)+" replicas known", func() bool { return c.Replicas() == n })
 }
@@ -126,7 +126,7 @@ type fakeAggregator struct {
 
 // newFake starts a replica that answers every request with a complete
 // page holding one response from it, until t ends.
-func newFake(t *testing.T, name string) *fakeAggregator {
+func newFake(t testing.TB, name string) *fakeAggregator {
 	t.Helper()
 	f := &fakeAggregator{name: name}
 	f.handle = f.answerPage
