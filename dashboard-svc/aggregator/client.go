@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-kit/kit/endpoint"
@@ -96,6 +97,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Prefix == "" {
 		cfg.Prefix = Prefix
 	}
+	if len(cfg.Prefix) < 2 || !strings.HasPrefix(cfg.Prefix, "/") || !strings.HasSuffix(cfg.Prefix, "/") {
+		return nil, fmt.Errorf("aggregator client: prefix %q must start and end with '/'", cfg.Prefix)
+	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Transport: NewTransport()}
 	}
@@ -126,9 +130,12 @@ func New(cfg Config) (*Client, error) {
 		},
 	}
 	logger := kitLogger(cfg.Logger)
-	// NewInstancer never fails: a first read that fails is retried on the
-	// watch's first signal.
-	c.instancer, _ = etcdv3.NewInstancer(c.watch, cfg.Prefix, logger)
+	// A first read that fails is retried on the watch's first signal, so
+	// etcd need not be up yet.
+	if c.instancer, err = etcdv3.NewInstancer(c.watch, cfg.Prefix, logger); err != nil {
+		stop()
+		return nil, errors.Join(fmt.Errorf("aggregator client: follow %s: %w", cfg.Prefix, err), cli.Close())
+	}
 	c.responses = c.balance(cfg, logger, factory(cfg.HTTPClient, responsesPath, func() answer { return new(responsesBody) }))
 	c.stats = c.balance(cfg, logger, factory(cfg.HTTPClient, statsPath, func() answer { return new(statsBody) }))
 	return c, nil

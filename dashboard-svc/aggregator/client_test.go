@@ -140,3 +140,18 @@ func TestBadRegistrationsIgnored(t *testing.T) {
 		t.Fatalf("%d replicas known, want only the good one", n)
 	}
 }
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	for name, cfg := range map[string]Config{
+		"no etcd":         {},
+		"prefix no slash": {EtcdEndpoints: shared.Endpoints(), Prefix: "/xii/services/aggregator"},
+		"relative prefix": {EtcdEndpoints: shared.Endpoints(), Prefix: "xii/"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if c, err := New(cfg); err == nil {
+				c.Close()
+				t.Fatal("New() accepted it")
+			}
+		})
+	}
+}

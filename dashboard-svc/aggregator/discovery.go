@@ -82,28 +82,19 @@ func (w *watchClient) logChange(entries []string) {
 
 // WatchPrefix signals on ch once the watch is established and after every
 // change under prefix, until the client's context ends. go-kit's Instancer
-// reads the entries again on every signal.
+// reads the entries again on every signal. A watch that ends (compaction,
+// a lost leader) is made anew, which signals again once established.
 func (w *watchClient) WatchPrefix(prefix string, ch chan struct{}) {
 	defer w.doneOnce.Do(func() { close(w.done) })
 	delay := rewatchMin
 	for {
-		wch := w.cli.Watch(clientv3.WithRequireLeader(w.ctx), prefix, clientv3.WithPrefix(), clientv3.WithCreatedNotify())
-		for wr := range wch {
-			if w.ctx.Err() != nil {
-				return
-			}
-			if err := wr.Err(); err != nil {
-				w.logger.Warn("aggregator watch ended", "err", err)
-				break
-			}
-			if wr.Created {
-				delay = rewatchMin
-			}
-			select {
-			case ch <- struct{}{}:
-			case <-w.ctx.Done():
-				return
-			}
+		established, err := w.watch(prefix, ch)
+		if w.ctx.Err() != nil {
+			return
+		}
+		w.logger.Warn("aggregator watch ended; watching again", "err", err)
+		if established {
+			delay = rewatchMin
 		}
 		select {
 		case <-w.ctx.Done():
@@ -112,6 +103,25 @@ func (w *watchClient) WatchPrefix(prefix string, ch chan struct{}) {
 			delay = min(2*delay, rewatchMax)
 		}
 	}
+}
+
+// watch runs one watch until it ends, signalling on ch, and reports
+// whether it was established and why it ended.
+func (w *watchClient) watch(prefix string, ch chan struct{}) (established bool, err error) {
+	ctx, cancel := context.WithCancel(clientv3.WithRequireLeader(w.ctx))
+	defer cancel()
+	for wr := range w.cli.Watch(ctx, prefix, clientv3.WithPrefix(), clientv3.WithCreatedNotify()) {
+		if err := wr.Err(); err != nil {
+			return established, err
+		}
+		established = established || wr.Created
+		select {
+		case ch <- struct{}{}:
+		case <-ctx.Done():
+			return established, ctx.Err()
+		}
+	}
+	return established, errors.New("watch channel closed")
 }
 
 // Register is not supported: the dashboard only reads.

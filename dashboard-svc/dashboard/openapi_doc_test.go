@@ -3,13 +3,9 @@ package dashboard
 import (
 	"encoding/json"
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"math"
 	"net/url"
 	"os"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -230,36 +226,6 @@ func keys(m map[string]any) []string {
 	for k := range m {
 		out = append(out, k)
 	}
-	slices.Sort(out)
-	return out
-}
-
-// servedPatterns returns the method patterns ("GET /api/v1/stats") that
-// file registers on its mux, read from the source so that no route can be
-// added without the test seeing it.
-func servedPatterns(t *testing.T, file string) []string {
-	t.Helper()
-	f, err := parser.ParseFile(token.NewFileSet(), file, nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pattern := regexp.MustCompile(`^[A-Z]+ /`)
-	var out []string
-	ast.Inspect(f, func(n ast.Node) bool {
-		call, ok := n.(*ast.CallExpr)
-		if !ok || len(call.Args) == 0 {
-			return true
-		}
-		if sel, ok := call.Fun.(*ast.SelectorExpr); !ok || (sel.Sel.Name != "Handle" && sel.Sel.Name != "HandleFunc") {
-			return true
-		}
-		if lit, ok := call.Args[0].(*ast.BasicLit); ok && lit.Kind == token.STRING {
-			if s, err := strconv.Unquote(lit.Value); err == nil && pattern.MatchString(s) {
-				out = append(out, s)
-			}
-		}
-		return true
-	})
 	slices.Sort(out)
 	return out
 }
