@@ -1,0 +1,169 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"xii/libs/discovery"
+	"xii/libs/envflag"
+	"xii/observability"
+)
+
+// config is aggregator-svc's configuration: flags with XII_* environment
+// defaults. The live tuning (fetch_timeout, ...) is not here: it is read
+// from etcd under /xii/config/aggregator/.
+type config struct {
+	ID              string
+	ListenAddr      string
+	AdvertiseURL    string
+	PostgresURL     string
+	EtcdEndpoints   []string
+	ProviderTokens  map[string]string
+	Coalesce        bool
+	MaxPageBytes    int64
+	RegisterTTL     time.Duration
+	ShutdownTimeout time.Duration
+	LogLevel        slog.Level
+}
+
+func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet("aggregator-svc", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	id := fs.String("id", "", "replica id, registered at /xii/services/aggregator/<id> (default <hostname>-<port>)")
+	listen := fs.String("listen-addr", ":1110", "HTTP listen address")
+	advertise := fs.String("advertise-url", "", "URL the dashboard reaches this replica at (default http://127.0.0.1:<listen port>)")
+	pg := fs.String("postgres-url", "postgres://postgres@127.0.0.1:5432/xii_aggregate?sslmode=disable", "PostgreSQL URL of the aggregate; the database is created if missing")
+	etcd := fs.String("etcd-endpoints", "127.0.0.1:2379", "comma-separated etcd endpoints")
+	tokens := fs.String("provider-tokens", "", "comma-separated provider=token pairs: bearer tokens for providers' export APIs")
+	coalesce := fs.Bool("coalesce", true, "share sync rounds between concurrent requests; false is for benchmarks only")
+	maxPage := fs.Int64("max-page-bytes", 32<<20, "largest provider page accepted, in bytes")
+	ttl := fs.Duration("register-ttl", 10*time.Second, "etcd lease TTL of the registration")
+	grace := fs.Duration("shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on shutdown")
+	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	if err := envflag.Parse(fs, "XII", args, lookup); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	c := config{
+		ID: *id, ListenAddr: *listen, AdvertiseURL: *advertise, PostgresURL: *pg,
+		Coalesce: *coalesce, MaxPageBytes: *maxPage, RegisterTTL: *ttl, ShutdownTimeout: *grace,
+	}
+	for _, ep := range strings.Split(*etcd, ",") {
+		if ep = strings.TrimSpace(ep); ep != "" {
+			c.EtcdEndpoints = append(c.EtcdEndpoints, ep)
+		}
+	}
+	var err error
+	if c.ProviderTokens, err = parseTokens(*tokens); err != nil {
+		return config{}, err
+	}
+	if c.LogLevel, err = observability.ParseLevel(*level); err != nil {
+		return config{}, fmt.Errorf("log-level: %w", err)
+	}
+	return c, c.fill()
+}
+
+// parseTokens reads "name=token,name=token". Error messages never include
+// a token.
+func parseTokens(s string) (map[string]string, error) {
+	tokens := map[string]string{}
+	for i, pair := range strings.Split(s, ",") {
+		if pair = strings.TrimSpace(pair); pair == "" {
+			continue
+		}
+		name, token, ok := strings.Cut(pair, "=")
+		if !ok || token == "" || discovery.ValidateName(name) != nil {
+			return nil, fmt.Errorf("provider-tokens: entry %d is not provider=token", i+1)
+		}
+		if _, dup := tokens[name]; dup {
+			return nil, fmt.Errorf("provider-tokens: %s given twice", name)
+		}
+		tokens[name] = token
+	}
+	return tokens, nil
+}
+
+func (c *config) fill() error {
+	_, port, err := net.SplitHostPort(c.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listen-addr: %w", err)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("listen-addr: bad port %q", port)
+	}
+	if c.ID == "" {
+		host, _ := os.Hostname()
+		c.ID = sanitizeID(host) + "-" + port
+	}
+	if err := discovery.ValidateName(c.ID); err != nil {
+		return fmt.Errorf("id: %w", err)
+	}
+	if c.AdvertiseURL == "" {
+		c.AdvertiseURL = "http://127.0.0.1:" + port
+	}
+	if u, err := url.Parse(c.AdvertiseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("advertise-url: must be an absolute http(s) URL, got %q", c.AdvertiseURL)
+	}
+	if u, err := url.Parse(c.PostgresURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return errors.New("postgres-url: must be a postgres:// URL")
+	}
+	if len(c.EtcdEndpoints) == 0 {
+		return errors.New("etcd-endpoints: the aggregator finds its providers in etcd; give at least one")
+	}
+	if c.MaxPageBytes < 64<<10 || c.MaxPageBytes > 1<<30 {
+		return errors.New("max-page-bytes: must be between 64KiB and 1GiB")
+	}
+	if c.RegisterTTL < 2*time.Second || c.RegisterTTL > 5*time.Minute {
+		return errors.New("register-ttl: must be between 2s and 5m")
+	}
+	if c.ShutdownTimeout <= 0 || c.ShutdownTimeout > 10*time.Minute {
+		return errors.New("shutdown-timeout: must be between 0 and 10m")
+	}
+	return nil
+}
+
+func sanitizeID(s string) string {
+	s = strings.ToLower(s)
+	b := []byte(s)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			b[i] = '-'
+		}
+	}
+	if len(b) == 0 {
+		return "aggregator"
+	}
+	return strings.Trim(string(b[:min(len(b), 40)]), "-")
+}
+
+// LogValue masks secrets, so the config can be logged once at start-up.
+func (c config) LogValue() slog.Value {
+	names := make([]string, 0, len(c.ProviderTokens))
+	for name := range c.ProviderTokens {
+		names = append(names, name)
+	}
+	return slog.GroupValue(
+		slog.String("id", c.ID),
+		slog.String("listen_addr", c.ListenAddr),
+		slog.String("advertise_url", c.AdvertiseURL),
+		slog.String("postgres_url", observability.RedactURL(c.PostgresURL)),
+		slog.Any("etcd_endpoints", c.EtcdEndpoints),
+		slog.Any("provider_tokens_for", names),
+		slog.Bool("coalesce", c.Coalesce),
+		slog.Int64("max_page_bytes", c.MaxPageBytes),
+		slog.Duration("register_ttl", c.RegisterTTL),
+		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.String("log_level", c.LogLevel.String()),
+	)
+}

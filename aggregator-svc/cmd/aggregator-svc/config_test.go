@@ -1,0 +1,66 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+func TestParseConfig(t *testing.T) {
+	lookup := func(m map[string]string) func(string) (string, bool) {
+		return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		check   func(config) bool
+		wantErr string
+	}{
+		{"defaults", nil, nil, func(c config) bool {
+			return c.ListenAddr == ":1110" && c.AdvertiseURL == "http://127.0.0.1:1110" && c.Coalesce &&
+				strings.HasSuffix(c.ID, "-1110") && len(c.EtcdEndpoints) == 1
+		}, ""},
+		{"tokens", []string{"-provider-tokens=blue=abc, acme=tfp_x=y"}, nil, func(c config) bool {
+			return c.ProviderTokens["blue"] == "abc" && c.ProviderTokens["acme"] == "tfp_x=y"
+		}, ""},
+		{"naive from env", nil, map[string]string{"XII_COALESCE": "false"}, func(c config) bool { return !c.Coalesce }, ""},
+		{"bad token pair", []string{"-provider-tokens=blue"}, nil, nil, "provider-tokens: entry 1 is not provider=token"},
+		{"duplicate token", []string{"-provider-tokens=a=1,a=2"}, nil, nil, "a given twice"},
+		{"no etcd", []string{"-etcd-endpoints="}, nil, nil, "etcd-endpoints"},
+		{"bad id", []string{"-id=a/b"}, nil, nil, "id:"},
+		{"bad page bytes", []string{"-max-page-bytes=10"}, nil, nil, "max-page-bytes"},
+		{"bad coalesce", nil, map[string]string{"XII_COALESCE": "maybe"}, nil, "XII_COALESCE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := parseConfig(tt.args, lookup(tt.env), io.Discard)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("parseConfig() = %v, want error containing %q", err, tt.wantErr)
+				}
+				if strings.Contains(err.Error(), "abc") {
+					t.Fatalf("error leaks a token: %v", err)
+				}
+				return
+			}
+			if err != nil || !tt.check(c) {
+				t.Fatalf("parseConfig() = %+v, %v", c, err)
+			}
+		})
+	}
+}
+
+func TestConfigLogMasksTokens(t *testing.T) {
+	c, err := parseConfig([]string{"-provider-tokens=blue=s3cret", "-postgres-url=postgres://u:pa55@db/x"}, func(string) (string, bool) { return "", false }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("starting", "config", c)
+	if out := buf.String(); strings.Contains(out, "s3cret") || strings.Contains(out, "pa55") || !strings.Contains(out, "blue") {
+		t.Fatalf("config log: %s", out)
+	}
+}

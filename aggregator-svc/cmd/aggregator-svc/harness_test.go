@@ -1,0 +1,295 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"xii/libs/etcdtest"
+	"xii/libs/launch"
+	"xii/libs/pgtest"
+)
+
+// The package's system tests run the aggregator in process (run) against
+// real survey-svc processes, one embedded etcd and the real PostgreSQL.
+var (
+	etcd       *etcdtest.Server
+	surveyPath string // the survey-svc binary
+)
+
+// waitLimit bounds every wait on a condition.
+const waitLimit = 30 * time.Second
+
+func TestMain(m *testing.M) {
+	code, err := setup(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
+	os.Exit(code)
+}
+
+func setup(m *testing.M) (int, error) {
+	os.Setenv("OTEL_TRACES_EXPORTER", "none")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	root, err := launch.Root(ctx)
+	if err != nil {
+		return 1, err
+	}
+	bin, err := os.MkdirTemp("", "xii-bin-")
+	if err != nil {
+		return 1, err
+	}
+	defer os.RemoveAll(bin)
+	if surveyPath, err = launch.Build(ctx, root, bin, "xii/survey-svc/cmd/survey-svc"); err != nil {
+		return 1, err
+	}
+	if etcd, err = etcdtest.New(); err != nil {
+		return 1, err
+	}
+	defer etcd.Close()
+	return m.Run(), nil
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// testLog collects a test's process output, shown only when it fails.
+type testLog struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (l *testLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func newTestLog(t *testing.T) *testLog {
+	l := &testLog{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			l.mu.Lock()
+			t.Logf("process output:\n%s", l.buf.String())
+			l.mu.Unlock()
+		}
+	})
+	return l
+}
+
+// uniqueName returns a provider name no other test uses; providers live in
+// the shared etcd.
+func uniqueName(prefix string) string { return pgtest.RandomName(prefix) }
+
+// startSurvey runs a survey-svc process registered in etcd as name and
+// returns its base URL.
+func startSurvey(t *testing.T, name string, log io.Writer) string {
+	t.Helper()
+	addr := freeAddr(t)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	p, err := launch.Start(ctx, launch.Spec{
+		Name: name,
+		Path: surveyPath,
+		Env: []string{
+			"XII_NAME=" + name,
+			"XII_LISTEN_ADDR=" + addr,
+			"XII_POSTGRES_URL=" + pgtest.NewDatabase(t),
+			"XII_ETCD_ENDPOINTS=" + strings.Join(etcd.Endpoints(), ","),
+			"XII_REGISTER_TTL=2s",
+			"OTEL_TRACES_EXPORTER=none",
+		},
+		ReadyURL: "http://" + addr + "/readyz",
+		Log:      log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := p.Stop(20 * time.Second); err != nil {
+			t.Errorf("stop %s: %v", name, err)
+		}
+	})
+	return "http://" + addr
+}
+
+// aggregator is an in-process aggregator-svc.
+type aggregator struct {
+	url  string
+	stop context.CancelFunc
+	done chan error
+}
+
+// startAggregator runs the aggregator with a fresh database, the shared
+// etcd and args, and waits until it is ready and knows want providers.
+func startAggregator(t *testing.T, log io.Writer, args ...string) *aggregator {
+	t.Helper()
+	addr := freeAddr(t)
+	ctx, stop := context.WithCancel(context.Background())
+	a := &aggregator{url: "http://" + addr, stop: stop, done: make(chan error, 1)}
+	env := map[string]string{
+		"XII_LISTEN_ADDR":    addr,
+		"XII_POSTGRES_URL":   pgtest.NewDatabase(t),
+		"XII_ETCD_ENDPOINTS": strings.Join(etcd.Endpoints(), ","),
+		"XII_ID":             uniqueName("agg-"),
+		"XII_LOG_LEVEL":      "warn",
+	}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	go func() { a.done <- run(ctx, args, lookup, log, log) }()
+	t.Cleanup(func() {
+		stop()
+		select {
+		case err := <-a.done:
+			if err != nil {
+				t.Errorf("aggregator run() = %v", err)
+			}
+		case <-time.After(waitLimit):
+			t.Error("aggregator did not stop")
+		}
+	})
+	waitFor(t, "aggregator readiness", func() bool {
+		resp, err := http.Get(a.url + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	return a
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond) // polling a condition, not synchronising
+	}
+}
+
+// response mirrors the wire form of an aggregated response.
+type response struct {
+	Provider   string    `json:"provider"`
+	ProviderID string    `json:"provider_id"`
+	Device     string    `json:"device"`
+	Survey     string    `json:"survey"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+type providerSync struct {
+	Status string `json:"status"`
+	Rows   int    `json:"rows"`
+	Pages  int    `json:"pages"`
+	Error  string `json:"error"`
+}
+
+type syncReport struct {
+	Complete  bool                    `json:"complete"`
+	Providers map[string]providerSync `json:"providers"`
+}
+
+type responsesBody struct {
+	Data       []response `json:"data"`
+	NextCursor string     `json:"next_cursor"`
+	Sync       syncReport `json:"sync"`
+}
+
+// get asks the aggregator for responses; params are name/value pairs.
+func (a *aggregator) get(params ...string) (responsesBody, time.Duration, error) {
+	v := url.Values{}
+	for i := 0; i+1 < len(params); i += 2 {
+		v.Set(params[i], params[i+1])
+	}
+	start := time.Now()
+	resp, err := http.Get(a.url + "/api/v1/responses?" + v.Encode())
+	if err != nil {
+		return responsesBody{}, 0, fmt.Errorf("query: %w", err)
+	}
+	defer resp.Body.Close()
+	var body responsesBody
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		return body, 0, fmt.Errorf("query %s: %d %s", v.Encode(), resp.StatusCode, b)
+	}
+	if err := json.Unmarshal(b, &body); err != nil {
+		return body, 0, fmt.Errorf("query: %w: %s", err, b)
+	}
+	if got := resp.Header.Get("X-Sync-Complete"); got != strconv.FormatBool(body.Sync.Complete) {
+		return body, 0, fmt.Errorf("X-Sync-Complete %q but body says %v", got, body.Sync.Complete)
+	}
+	return body, time.Since(start), nil
+}
+
+// query is get for the test's own goroutine.
+func (a *aggregator) query(t *testing.T, params ...string) (responsesBody, time.Duration) {
+	t.Helper()
+	body, took, err := a.get(params...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body, took
+}
+
+// submit posts one response to a survey-svc and returns its id.
+func submit(base, survey, device string) (string, error) {
+	body := fmt.Sprintf(`{"survey":%q,"text":"t","device":%q,"location":"Germany"}`, survey, device)
+	resp, err := http.Post(base+"/api/v1/responses", "application/json", strings.NewReader(body))
+	if err != nil {
+		return "", fmt.Errorf("post: %w", err)
+	}
+	defer resp.Body.Close()
+	var r struct {
+		ID int64 `json:"id"`
+	}
+	if resp.StatusCode != 201 || json.NewDecoder(resp.Body).Decode(&r) != nil {
+		return "", fmt.Errorf("post to %s: status %d", base, resp.StatusCode)
+	}
+	return strconv.FormatInt(r.ID, 10), nil
+}
+
+// post is submit for the test's own goroutine.
+func post(t *testing.T, base, survey, device string) string {
+	t.Helper()
+	id, err := submit(base, survey, device)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// exportRequests reads how many export pages a survey-svc has served from
+// its own /metrics.
+func exportRequests(t *testing.T, base string) int {
+	t.Helper()
+	n := 0
+	for _, line := range strings.Split(scrape(t, base), "\n") {
+		if strings.HasPrefix(line, "http_server_request_duration_seconds_count{") &&
+			strings.Contains(line, `http_request_method="GET"`) && strings.Contains(line, `http_route="/api/v1/responses"`) {
+			f := strings.Fields(line)
+			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+			n += int(v)
+		}
+	}
+	return n
+}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"xii/aggregator-svc/tuning"
+)
+
+// TestLiveEtcdChanges: providers added and removed by hand and settings
+// changed with etcdctl-equivalent puts take effect without a restart.
+func TestLiveEtcdChanges(t *testing.T) {
+	log := newTestLog(t)
+	blue := uniqueName("blue-")
+	url := startSurvey(t, blue, log)
+	for range 5 {
+		post(t, url, "live", "iOS")
+	}
+	agg := startAggregator(t, log)
+	waitForProviders(t, agg, blue)
+
+	// A provider added by hand, without a lease, is synced; deleted, it is gone.
+	manual := uniqueName("manual-")
+	putProvider(t, manual, url) // the same survey-svc under a second name
+	waitForProviders(t, agg, blue, manual)
+	if got, _ := agg.query(t, "survey", "live", "provider", manual); len(got.Data) != 5 {
+		t.Fatalf("hand-added provider: %d rows, want 5", len(got.Data))
+	}
+	cli := etcd.Client(t)
+	ctx := context.Background()
+	if _, err := cli.Delete(ctx, "/xii/providers/"+manual); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the deleted provider to go", func() bool {
+		got, _ := agg.query(t, "limit", "1")
+		_, ok := got.Sync.Providers[manual]
+		return !ok
+	})
+
+	// page_size=2 makes the next round of 5 new rows take 3 pages.
+	if _, err := cli.Put(ctx, tuning.Prefix+"page_size", "2"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Delete(context.Background(), tuning.Prefix+"page_size") })
+	for range 5 {
+		post(t, url, "live", "Android")
+	}
+	waitFor(t, "page_size=2 to apply", func() bool {
+		got, _ := agg.query(t, "limit", "1")
+		st := got.Sync.Providers[blue]
+		if st.Rows == 0 {
+			post(t, url, "live", "Android") // the setting came after a round: give the next one rows
+			return false
+		}
+		return st.Pages > 1 && st.Rows <= 2*st.Pages
+	})
+
+	// An invalid value is rejected; the last good one stays.
+	if _, err := cli.Put(ctx, tuning.Prefix+"page_size", "lots"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the invalid value to be rejected", func() bool {
+		return strings.Contains(scrape(t, agg.url), `xii_config_rejected_total{key="page_size"`)
+	})
+	for range 4 {
+		post(t, url, "live", "web")
+	}
+	got, _ := agg.query(t, "limit", "1")
+	if st := got.Sync.Providers[blue]; st.Status != "ok" || st.Pages < 2 {
+		t.Fatalf("after an invalid page_size: %+v, want page_size 2 kept", st)
+	}
+}
+
+// scrape returns a service's /metrics text.
+func scrape(t *testing.T, base string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

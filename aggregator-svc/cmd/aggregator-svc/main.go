@@ -1,0 +1,167 @@
+// Command aggregator-svc keeps the aggregate in step with every provider it
+// finds in etcd and answers the dashboard: each answer is read after a sync
+// that started after the request arrived.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"xii/aggregator-svc/aggregate"
+	"xii/aggregator-svc/leader"
+	"xii/aggregator-svc/postgres"
+	"xii/aggregator-svc/syncer"
+	"xii/aggregator-svc/tuning"
+	"xii/aggregator-svc/watch"
+	"xii/libs/discovery"
+	"xii/libs/httpserver"
+	"xii/observability"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop() // a second signal kills at once
+	}()
+	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "aggregator-svc:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// run wires the service and serves until ctx is done. Then it lets
+// in-flight requests finish, stops the background work (watches, polling,
+// leadership), deregisters, and flushes telemetry.
+func run(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, lookup, stderr)
+	if err != nil {
+		return err
+	}
+	logger := observability.WithService(observability.NewLogger(stdout, cfg.LogLevel), "aggregator-svc")
+	logger.Info("starting", "version", version, "config", cfg)
+
+	tel, err := observability.Init(ctx, observability.Config{
+		ServiceName: "aggregator-svc", ServiceVersion: version, InstanceID: cfg.ID, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := tel.Shutdown(flushCtx); err != nil {
+			logger.Warn("flush telemetry", "err", err)
+		}
+	}()
+
+	ln, err := httpserver.Listen(cfg.ListenAddr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+
+	store, err := postgres.Open(ctx, cfg.PostgresURL,
+		postgres.WithTracerProvider(tel.TracerProvider), postgres.WithMeterProvider(tel.MeterProvider))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	etcd, err := clientv3.New(clientv3.Config{
+		Endpoints:   cfg.EtcdEndpoints,
+		DialTimeout: 3 * time.Second,
+		Logger:      quietEtcdLogger(),
+	})
+	if err != nil {
+		return fmt.Errorf("etcd client: %w", err)
+	}
+	defer etcd.Close()
+
+	live, err := tuning.NewLive(tuning.Defaults(), logger, tel.MeterProvider)
+	if err != nil {
+		return err
+	}
+	syn, err := syncer.New(syncer.Options{
+		Store:          storeWriter{store},
+		Tuning:         live.Current,
+		Coalesce:       cfg.Coalesce,
+		Logger:         logger,
+		TracerProvider: tel.TracerProvider,
+		MeterProvider:  tel.MeterProvider,
+	})
+	if err != nil {
+		return err
+	}
+	sources := newSourceBuilder(cfg, tel, logger)
+	elector, err := leader.New(etcd, leader.Config{ID: cfg.ID, Logger: logger})
+	if err != nil {
+		return err
+	}
+	registrar, err := discovery.NewRegistrar(discovery.RegistrarConfig{
+		Endpoints: cfg.EtcdEndpoints,
+		Prefix:    discovery.ServicesPrefix + "aggregator/",
+		Name:      cfg.ID,
+		Value:     cfg.AdvertiseURL,
+		TTL:       cfg.RegisterTTL,
+		Logger:    logger,
+	})
+	if err != nil {
+		return err
+	}
+
+	var svc aggregate.Service = aggregate.NewService(syn, store)
+	endpoints := aggregate.MakeEndpoints(svc).Wrap(observability.EndpointSpan)
+	server := httpserver.New(httpserver.Routes{
+		API:     tel.HTTPHandler(aggregate.NewHTTPHandler(endpoints, logger)),
+		Metrics: tel.MetricsHandler(),
+		Ready:   store.Ping,
+	}, logger)
+
+	// Background work outlives ctx until the server has drained.
+	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBackground()
+	var wg sync.WaitGroup
+	errs := make(chan error, 5)
+	goBackground := func(name string, f func(context.Context) error) {
+		wg.Go(func() {
+			if err := f(bg); err != nil && bg.Err() == nil {
+				errs <- fmt.Errorf("%s: %w", name, err)
+			}
+		})
+	}
+	goBackground("watch providers", func(ctx context.Context) error {
+		return watch.Providers(ctx, etcd, watch.Options{Logger: logger, MeterProvider: tel.MeterProvider},
+			func(ds map[string]discovery.Descriptor) { syn.SetSources(sources.build(ds)) })
+	})
+	goBackground("watch tuning", func(ctx context.Context) error { return live.Run(ctx, etcd) })
+	goBackground("leader election", elector.Run)
+	goBackground("poll", func(ctx context.Context) error { syn.Poll(ctx, elector.IsLeader); return nil })
+	goBackground("register", registrar.Run)
+
+	logger.Info("serving", "addr", ln.Addr().String())
+	serveErr := server.Serve(ctx, ln, cfg.ShutdownTimeout)
+	stopBackground()
+	wg.Wait()
+	close(errs)
+	all := []error{serveErr}
+	for err := range errs {
+		all = append(all, err)
+	}
+	return errors.Join(all...)
+}
