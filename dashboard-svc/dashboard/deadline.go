@@ -30,11 +30,11 @@ type Deadlines struct {
 
 // withDefaults fills zero fields.
 func (d Deadlines) withDefaults() Deadlines {
-	if d.Default <= 0 {
-		d.Default = DefaultTimeout
-	}
 	if d.Max <= 0 {
 		d.Max = max(MaxTimeout, d.Default)
+	}
+	if d.Default <= 0 {
+		d.Default = min(DefaultTimeout, d.Max)
 	}
 	return d
 }

@@ -30,6 +30,8 @@ func TestDeadline(t *testing.T) {
 		{"custom default", custom, "/api/v1/responses", nil, 200, time.Second},
 		{"custom max", custom, "/api/v1/responses?timeout=3s", nil, 200, 3 * time.Second},
 		{"above custom max", custom, "/api/v1/responses?timeout=4s", nil, 400, 0},
+		{"max only, below the default", Deadlines{Max: time.Second}, "/api/v1/responses", nil, 200, time.Second},
+		{"default only, above the max", Deadlines{Default: 15 * time.Second}, "/api/v1/responses?timeout=15s", nil, 200, 15 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
