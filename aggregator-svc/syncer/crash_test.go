@@ -1,0 +1,159 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"xii/aggregator-svc/aggregate"
+	"xii/aggregator-svc/postgres"
+	"xii/aggregator-svc/provider"
+	"xii/libs/pgtest"
+)
+
+// pgWriter adapts the real store to Store, with a fault injected after the
+// page whose number is failAfter has committed.
+type pgWriter struct {
+	store     *postgres.Store
+	mu        sync.Mutex
+	applied   int
+	failAfter int
+	fault     func() error
+}
+
+func (w *pgWriter) Cursor(ctx context.Context, p string) (string, error) { return w.store.Cursor(ctx, p) }
+
+func (w *pgWriter) ApplyPage(ctx context.Context, p, from string, page provider.Page) error {
+	if _, err := w.store.ApplyPage(ctx, p, from, page); err != nil {
+		return err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.applied++
+	if w.applied == w.failAfter && w.fault != nil {
+		return w.fault()
+	}
+	return nil
+}
+
+func total(t *testing.T, s *postgres.Store, name string) int64 {
+	t.Helper()
+	st, err := s.Stats(context.Background(), aggregate.StatsQuery{Filter: aggregate.Filter{Provider: name}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Total
+}
+
+// TestInterruptedSyncLeavesNoGapNoDuplicate interrupts a sync at every page
+// in every way a process can stop — before a page's commit, right after it,
+// between pages, during a fetch — and checks that the next sync leaves the
+// aggregate holding every record exactly once.
+func TestInterruptedSyncLeavesNoGapNoDuplicate(t *testing.T) {
+	const records, pageSize = 45, 10 // 5 pages
+	crash := errors.New("injected crash")
+	modes := []string{"before commit", "after commit", "between pages", "during fetch"}
+	for _, mode := range modes {
+		for page := 1; page <= 5; page++ {
+			t.Run(fmt.Sprintf("%s/page %d", mode, page), func(t *testing.T) {
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				commits := 0
+				store, err := postgres.Open(ctx, pgtest.NewDatabase(t), postgres.WithHooks(postgres.Hooks{
+					BeforeCommit: func(context.Context, string) error {
+						if commits++; mode == "before commit" && commits == page {
+							return crash
+						}
+						return nil
+					},
+				}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer store.Close()
+				w := &pgWriter{store: store, failAfter: page}
+				src := &failingSource{fakeSource: fakeSource{n: records}}
+				switch mode {
+				case "after commit":
+					w.fault = func() error { return crash }
+				case "between pages":
+					w.fault = func() error { cancel(); return nil }
+				case "during fetch":
+					src.failAt = page
+				}
+				tun := testTuning()
+				tun.PageSize = pageSize
+				s := newTestSyncer(t, w, true, tun)
+				s.SetSources([]Source{{Name: "blue", Source: src}})
+
+				if rep := s.Sync(ctx); rep.Complete {
+					t.Fatalf("interrupted sync reported complete: %+v", rep)
+				}
+				if rep := s.Sync(context.Background()); !rep.Complete {
+					t.Fatalf("sync after the interruption: %+v", rep)
+				}
+				if got := total(t, store, "blue"); got != records {
+					t.Fatalf("aggregate holds %d records, want %d", got, records)
+				}
+				if c, _ := store.Cursor(context.Background(), "blue"); c != fmt.Sprint(records) {
+					t.Fatalf("cursor %q, want %d", c, records)
+				}
+			})
+		}
+	}
+}
+
+// failingSource fails its failAt-th fetch, as a provider dropping the
+// connection would.
+type failingSource struct {
+	fakeSource
+	mu     sync.Mutex
+	calls  int
+	failAt int
+}
+
+func (f *failingSource) Fetch(ctx context.Context, req provider.Request) (provider.Page, error) {
+	f.mu.Lock()
+	f.calls++
+	fail := f.calls == f.failAt
+	f.mu.Unlock()
+	if fail {
+		return provider.Page{}, fmt.Errorf("fetch: %w", provider.ErrBadPage)
+	}
+	return f.fakeSource.Fetch(ctx, req)
+}
+
+// TestReplicasShareOneCursor runs two syncers — two aggregator replicas —
+// against one aggregate at once: every record is stored once and the
+// cursor ends at the end.
+func TestReplicasShareOneCursor(t *testing.T) {
+	store, err := postgres.Open(context.Background(), pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	const records = 500
+	tun := testTuning()
+	tun.PageSize = 7
+	var wg sync.WaitGroup
+	for range 2 {
+		s := newTestSyncer(t, &pgWriter{store: store}, true, tun)
+		s.SetSources([]Source{{Name: "blue", Source: &fakeSource{n: records}}})
+		for range 3 {
+			wg.Go(func() {
+				if rep := s.Sync(context.Background()); !rep.Complete {
+					t.Errorf("replica sync: %+v", rep)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if got := total(t, store, "blue"); got != records {
+		t.Fatalf("aggregate holds %d records, want %d", got, records)
+	}
+	if c, _ := store.Cursor(context.Background(), "blue"); c != fmt.Sprint(records) {
+		t.Fatalf("cursor %q, want %d", c, records)
+	}
+}
