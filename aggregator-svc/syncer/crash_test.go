@@ -23,7 +23,9 @@ type pgWriter struct {
 	fault     func() error
 }
 
-func (w *pgWriter) Cursor(ctx context.Context, p string) (string, error) { return w.store.Cursor(ctx, p) }
+func (w *pgWriter) Cursor(ctx context.Context, p string) (string, error) {
+	return w.store.Cursor(ctx, p)
+}
 
 func (w *pgWriter) ApplyPage(ctx context.Context, p, from string, page provider.Page) error {
 	if _, err := w.store.ApplyPage(ctx, p, from, page); err != nil {
