@@ -4,7 +4,7 @@ GO            ?= go
 BIN           := bin
 VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS       := -s -w -X main.version=$(VERSION)
-SERVICES      := survey-svc
+SERVICES      := survey-svc aggregator-svc dashboard-svc
 STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME      ?= 10s
 # Fuzz targets run briefly by `make test`: package:target.
