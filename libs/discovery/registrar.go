@@ -1,0 +1,185 @@
+package discovery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// Registrar keeps one key registered in etcd under a lease for as long as
+// Run runs, registering again whenever the registration is lost.
+type Registrar struct {
+	cfg     RegistrarConfig
+	log     *slog.Logger
+	started atomic.Bool
+
+	mu      sync.Mutex
+	status  Status
+	changed chan struct{} // closed and replaced on every status change
+}
+
+// Status is a snapshot of a Registrar's registration.
+type Status struct {
+	// Registered is true from a successful registration until the key is
+	// seen gone or overwritten, or cannot be confirmed for a whole TTL.
+	Registered bool
+	// LeaseID is the lease of the current registration, 0 when there is
+	// none.
+	LeaseID int64
+	// Registrations counts successful registrations, the first included.
+	Registrations int
+}
+
+// NewRegistrar checks cfg and returns a Registrar for it. It does not
+// contact etcd; Run does.
+func NewRegistrar(cfg RegistrarConfig) (*Registrar, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("new registrar: %w", err)
+	}
+	return &Registrar{
+		cfg:     cfg,
+		log:     cfg.Logger.With("etcd_key", cfg.key()),
+		changed: make(chan struct{}),
+	}, nil
+}
+
+// Key returns the registered key.
+func (r *Registrar) Key() string { return r.cfg.key() }
+
+// Status returns the current status and a channel that is closed at the
+// next change, so callers can wait for a status without polling.
+func (r *Registrar) Status() (Status, <-chan struct{}) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.status, r.changed
+}
+
+// Registered reports whether the key is registered; see Status.
+func (r *Registrar) Registered() bool {
+	st, _ := r.Status()
+	return st.Registered
+}
+
+// Run registers the key and keeps it registered until ctx ends, through
+// etcd outages and lost leases; it never fails because etcd is
+// unreachable. When ctx ends it deletes the key and revokes the lease,
+// giving up after the DeregisterTimeout, and returns the deregistration's
+// error. Run may be called once.
+func (r *Registrar) Run(ctx context.Context) error {
+	if !r.started.CompareAndSwap(false, true) {
+		return errors.New("registrar run: already started")
+	}
+	cli, err := newWatchClient(r.cfg)
+	if err != nil {
+		return fmt.Errorf("registrar run: %w", err)
+	}
+	defer cli.Close()
+
+	var (
+		held     *session
+		stale    []int64 // leases of lost sessions, revoked once a new one holds the key
+		failures int     // registrations failed or quickly lost in a row
+	)
+	for {
+		s := r.register(ctx, &failures)
+		if s == nil {
+			break
+		}
+		r.revoke(ctx, cli, stale)
+		stale = nil
+		n := r.setStatus(true, s.lease)
+		r.log.Info("registered in etcd", "lease", leaseHex(s.lease), "registrations", n)
+
+		err := r.hold(ctx, cli, s)
+		if err == nil { // ctx ended
+			held = s
+			break
+		}
+		r.log.Warn("etcd registration lost; registering again", "lease", leaseHex(s.lease), "err", err)
+		s.abandon()
+		stale = append(stale, s.lease)
+		r.setStatus(false, 0)
+		if time.Since(s.start) < r.cfg.TTL {
+			failures++ // flapping, for instance two instances with one name
+		} else {
+			failures = 0
+		}
+	}
+	return r.deregister(ctx, cli, held, stale)
+}
+
+// register opens a session, retrying with a capped backoff, and returns it,
+// or nil once ctx ends.
+func (r *Registrar) register(ctx context.Context, failures *int) *session {
+	for {
+		if d := retryDelay(*failures, r.cfg.RetryMax); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			case <-t.C:
+			}
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		s, err := openSession(ctx, r.cfg)
+		if err == nil {
+			return s
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		*failures++
+		r.log.Warn("etcd registration failed; retrying", "err", err, "failures", *failures)
+	}
+}
+
+// deregister ends held, if any, and revokes its lease and the stale ones,
+// within the DeregisterTimeout.
+func (r *Registrar) deregister(ctx context.Context, cli *clientv3.Client, held *session, stale []int64) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.DeregisterTimeout)
+	defer cancel()
+	var err error
+	if held != nil {
+		if err = held.deregister(r.cfg.DeregisterTimeout); err != nil {
+			err = fmt.Errorf("deregister %s: %w", r.cfg.key(), err)
+		}
+		stale = append(stale, held.lease)
+	}
+	r.revoke(ctx, cli, stale)
+	r.setStatus(false, 0)
+	if err != nil {
+		return err
+	}
+	if held != nil {
+		r.log.Info("deregistered from etcd", "lease", leaseHex(held.lease))
+	}
+	return nil
+}
+
+// setStatus records a change, wakes those waiting for one and returns the
+// number of registrations so far.
+func (r *Registrar) setStatus(registered bool, lease int64) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if registered {
+		r.status.Registrations++
+	}
+	r.status.Registered, r.status.LeaseID = registered, lease
+	close(r.changed)
+	r.changed = make(chan struct{})
+	return r.status.Registrations
+}
+
+// leaseHex formats a lease ID as etcdctl shows it.
+func leaseHex(id int64) string { return strconv.FormatInt(id, 16) }
