@@ -152,7 +152,13 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	goBackground("watch tuning", func(ctx context.Context) error { return live.Run(ctx, etcd) })
 	goBackground("leader election", elector.Run)
 	goBackground("poll", func(ctx context.Context) error { syn.Poll(ctx, elector.IsLeader); return nil })
-	goBackground("register", registrar.Run)
+	goBackground("register", func(ctx context.Context) error {
+		if err := registrar.Run(ctx); err != nil {
+			// The lease expires by itself; not worth a failed exit.
+			logger.Warn("deregister", "err", err)
+		}
+		return nil
+	})
 
 	logger.Info("serving", "addr", ln.Addr().String())
 	serveErr := server.Serve(ctx, ln, cfg.ShutdownTimeout)

@@ -118,5 +118,9 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	logger.Info("serving", "addr", ln.Addr().String())
 	serveErr := server.Serve(ctx, ln, cfg.ShutdownTimeout)
 	deregister()
-	return errors.Join(serveErr, <-regDone)
+	if err := <-regDone; err != nil {
+		// The lease expires by itself; not worth a failed exit.
+		logger.Warn("deregister", "err", err)
+	}
+	return serveErr
 }
