@@ -9,7 +9,8 @@ STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME      ?= 10s
 # Fuzz targets run briefly by `make test`: package:target.
 FUZZ_TARGETS  := ./survey-svc/survey:FuzzDecodeNewResponse ./survey-svc/survey:FuzzParseExportQuery \
-                 ./aggregator-svc/aggregate:FuzzParseQuery
+                 ./aggregator-svc/aggregate:FuzzParseQuery \
+                 ./dashboard-svc/dashboard:FuzzParseQuery ./dashboard-svc/dashboard:FuzzParseStatsQuery
 
 .DEFAULT_GOAL := help
 .PHONY: help build test test-unit fuzz lint fmt run bench clean
