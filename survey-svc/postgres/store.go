@@ -13,76 +13,64 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"errors"
+	"embed"
 	"fmt"
-	"net/url"
 	"time"
 
-	"github.com/XSAM/otelsql"
-	"github.com/lib/pq"
-	"github.com/lib/pq/pqerror"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"xii/libs/pgdb"
 	"xii/survey-svc/survey"
 )
 
 var _ survey.Repository = (*Store)(nil)
 
+// migrations holds the schema, one file per step, applied in name order by
+// pgdb.Open. Applied files must never change; add a new one instead.
+//
+//go:embed migrations/*.sql
+var migrations embed.FS
+
 // Store is the PostgreSQL survey.Repository. It is safe for concurrent use.
 type Store struct {
-	db      *sql.DB
-	metrics metric.Registration // nil when no stats metrics are registered
+	db *sql.DB
 }
 
-// Pool defaults. Equal open and idle limits keep connections warm under load
-// instead of churning them.
+// Pool defaults; see pgdb.
 const (
-	DefaultMaxOpenConns    = 20
-	DefaultMaxIdleConns    = 20
-	DefaultConnMaxLifetime = 30 * time.Minute
-	DefaultConnMaxIdleTime = 5 * time.Minute
+	DefaultMaxOpenConns    = pgdb.DefaultMaxOpenConns
+	DefaultMaxIdleConns    = pgdb.DefaultMaxIdleConns
+	DefaultConnMaxLifetime = pgdb.DefaultConnMaxLifetime
+	DefaultConnMaxIdleTime = pgdb.DefaultConnMaxIdleTime
 )
 
-type config struct {
-	maxOpenConns    int
-	maxIdleConns    int
-	connMaxLifetime time.Duration
-	connMaxIdleTime time.Duration
-	tracerProvider  trace.TracerProvider // nil: the global one
-	meterProvider   metric.MeterProvider // nil: the global one
-}
-
 // Option configures Open.
-type Option func(*config)
+type Option = pgdb.Option
 
 // WithMaxOpenConns limits the pool's open connections (default
 // DefaultMaxOpenConns). n <= 0 means unlimited.
-func WithMaxOpenConns(n int) Option { return func(c *config) { c.maxOpenConns = n } }
+func WithMaxOpenConns(n int) Option { return pgdb.WithMaxOpenConns(n) }
 
 // WithMaxIdleConns limits the pool's idle connections (default
 // DefaultMaxIdleConns).
-func WithMaxIdleConns(n int) Option { return func(c *config) { c.maxIdleConns = n } }
+func WithMaxIdleConns(n int) Option { return pgdb.WithMaxIdleConns(n) }
 
 // WithConnMaxLifetime closes connections older than d (default
 // DefaultConnMaxLifetime). d <= 0 keeps them forever.
-func WithConnMaxLifetime(d time.Duration) Option { return func(c *config) { c.connMaxLifetime = d } }
+func WithConnMaxLifetime(d time.Duration) Option { return pgdb.WithConnMaxLifetime(d) }
 
 // WithConnMaxIdleTime closes connections idle for longer than d (default
 // DefaultConnMaxIdleTime). d <= 0 keeps them forever.
-func WithConnMaxIdleTime(d time.Duration) Option { return func(c *config) { c.connMaxIdleTime = d } }
+func WithConnMaxIdleTime(d time.Duration) Option { return pgdb.WithConnMaxIdleTime(d) }
 
 // WithTracerProvider sets where database spans go (default: the global
 // provider).
-func WithTracerProvider(tp trace.TracerProvider) Option {
-	return func(c *config) { c.tracerProvider = tp }
-}
+func WithTracerProvider(tp trace.TracerProvider) Option { return pgdb.WithTracerProvider(tp) }
 
 // WithMeterProvider sets where pool and query metrics go (default: the global
 // provider).
-func WithMeterProvider(mp metric.MeterProvider) Option {
-	return func(c *config) { c.meterProvider = mp }
-}
+func WithMeterProvider(mp metric.MeterProvider) Option { return pgdb.WithMeterProvider(mp) }
 
 // Open connects to the database named by dsn (a postgres:// URL or a
 // key=value string), creating it on the same server when it does not exist,
@@ -90,57 +78,16 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 //
 // Errors never contain the DSN's password.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
-	cfg := config{
-		maxOpenConns:    DefaultMaxOpenConns,
-		maxIdleConns:    DefaultMaxIdleConns,
-		connMaxLifetime: DefaultConnMaxLifetime,
-		connMaxIdleTime: DefaultConnMaxIdleTime,
-	}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	pqcfg, err := pq.NewConfig(dsn)
+	db, err := pgdb.Open(ctx, dsn, migrations, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("open postgres: parse dsn: %w", redactURLError(err))
+		return nil, err
 	}
-
-	db := openDB(pqcfg, cfg)
-	fail := func(err error) (*Store, error) {
-		db.Close()
-		return nil, fmt.Errorf("open postgres: %w", err)
-	}
-	if err := db.PingContext(ctx); err != nil {
-		if pq.As(err, pqerror.InvalidCatalogName) == nil {
-			return fail(err)
-		}
-		if err := createDatabase(ctx, pqcfg, cfg); err != nil {
-			return fail(err)
-		}
-	}
-	if err := checkEncoding(ctx, db); err != nil {
-		return fail(err)
-	}
-	if err := migrate(ctx, db, migrations); err != nil {
-		return fail(err)
-	}
-
-	s := &Store{db: db}
-	// Pool gauges are read on collection, so registering them costs nothing
-	// per query. Failing to register loses metrics, not service.
-	if reg, err := otelsql.RegisterDBStatsMetrics(db, otelOptions(pqcfg, cfg)...); err == nil {
-		s.metrics = reg
-	}
-	return s, nil
+	return &Store{db: db}, nil
 }
 
 // Close closes the pool. Queries in flight finish first.
 func (s *Store) Close() error {
-	var errs []error
-	if s.metrics != nil {
-		errs = append(errs, s.metrics.Unregister())
-	}
-	errs = append(errs, s.db.Close())
-	if err := errors.Join(errs...); err != nil {
+	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close postgres: %w", err)
 	}
 	return nil
@@ -152,26 +99,4 @@ func (s *Store) Ping(ctx context.Context) error {
 		return fmt.Errorf("ping postgres: %w", err)
 	}
 	return nil
-}
-
-// checkEncoding refuses a database whose text cannot hold every valid
-// UTF-8 response.
-func checkEncoding(ctx context.Context, db *sql.DB) error {
-	var enc string
-	if err := db.QueryRowContext(ctx, "SELECT current_setting('server_encoding')").Scan(&enc); err != nil {
-		return fmt.Errorf("check encoding: %w", err)
-	}
-	if enc != "UTF8" {
-		return fmt.Errorf("check encoding: database encoding is %s, want UTF8", enc)
-	}
-	return nil
-}
-
-// redactURLError drops the DSN that net/url quotes in its parse errors: it
-// may contain a password.
-func redactURLError(err error) error {
-	if uerr, ok := errors.AsType[*url.Error](err); ok {
-		return uerr.Err
-	}
-	return err
 }

@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -10,28 +9,18 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
-	"xii/libs/pgtest"
 	"xii/survey-svc/survey"
 )
 
-// TestSpans checks that database spans are named by statement kind, carry
-// the query text and the database, and never a value or the password.
+// TestSpans checks that Create and Export are traced through the given
+// provider and that their queries never carry a value: all SQL is
+// parameterised. Span names and attributes are tested in pgdb.
 func TestSpans(t *testing.T) {
-	u, err := url.Parse(pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	const password = "span-pw-1d0b" // ignored by a trust-auth server, but in the DSN
-	u.User = url.UserPassword(u.User.Username(), password)
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	defer tp.Shutdown(t.Context())
+	s := openStore(t, WithTracerProvider(tp))
 
-	s, err := Open(t.Context(), u.String(), WithTracerProvider(tp))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	ctx, parent := tp.Tracer("test").Start(t.Context(), "request")
 	r := survey.NewResponse{Survey: "span-survey-5e1f", Text: "span-text-77aa", Device: "span-device-c3", Location: "span-loc-90"}
 	if _, err := s.Create(ctx, r); err != nil {
@@ -42,28 +31,19 @@ func TestSpans(t *testing.T) {
 	}
 	parent.End()
 
-	secrets := []string{password, r.Survey, r.Text, r.Device, r.Location}
+	secrets := []string{r.Survey, r.Text, r.Device, r.Location}
 	var names []string
 	for _, span := range rec.Ended() {
 		if span.Parent().SpanID() != parent.SpanContext().SpanID() || span.SpanKind() != trace.SpanKindClient {
 			continue
 		}
 		names = append(names, span.Name())
-		attrs := map[string]string{}
 		for _, kv := range span.Attributes() {
-			attrs[string(kv.Key)] = kv.Value.Emit()
 			for _, secret := range secrets {
 				if strings.Contains(kv.Value.Emit(), secret) {
 					t.Errorf("span %s attribute %s reveals %q", span.Name(), kv.Key, secret)
 				}
 			}
-		}
-		if attrs["db.system.name"] != "postgresql" || attrs["db.namespace"] != strings.TrimPrefix(u.Path, "/") {
-			t.Errorf("span %s: db.system.name %q, db.namespace %q", span.Name(), attrs["db.system.name"], attrs["db.namespace"])
-		}
-		if kind := span.Name(); (kind == "INSERT" || kind == "SELECT") &&
-			(attrs["db.operation.name"] != kind || !strings.Contains(attrs["db.query.text"], "$1")) {
-			t.Errorf("span %s: db.operation.name %q, db.query.text %q", kind, attrs["db.operation.name"], attrs["db.query.text"])
 		}
 	}
 	t.Logf("spans: %q", names)

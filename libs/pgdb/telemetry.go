@@ -1,35 +1,56 @@
-package postgres
+package pgdb
 
 import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"fmt"
+	"io"
 	"strings"
 
 	"github.com/XSAM/otelsql"
 	"github.com/lib/pq"
-	"github.com/lib/pq/pqerror"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 )
 
-// openDB returns a traced pool for pqcfg. It does not connect.
-func openDB(pqcfg pq.Config, cfg config) *sql.DB {
+// openDB returns a traced pool for pqcfg and its connector. It does not
+// connect.
+func openDB(pqcfg pq.Config, cfg config) (*sql.DB, *connector) {
 	// NewConnectorConfig never fails; the error is only in its signature.
-	connector, _ := pq.NewConnectorConfig(pqcfg)
-	db := otelsql.OpenDB(connector, otelOptions(pqcfg, cfg)...)
+	pqconn, _ := pq.NewConnectorConfig(pqcfg)
+	conn := &connector{Connector: pqconn}
+	db := otelsql.OpenDB(conn, otelOptions(pqcfg, cfg)...)
 	db.SetMaxOpenConns(cfg.maxOpenConns)
 	db.SetMaxIdleConns(cfg.maxIdleConns)
 	db.SetConnMaxLifetime(cfg.connMaxLifetime)
 	db.SetConnMaxIdleTime(cfg.connMaxIdleTime)
-	return db
+	return db, conn
+}
+
+// connector is lib/pq's connector with the pool's metrics, so that closing
+// the pool unregisters them: sql.DB.Close closes a connector that is an
+// io.Closer, and otelsql's passes the call on.
+type connector struct {
+	driver.Connector
+	metrics metric.Registration // nil when none are registered
+}
+
+var _ io.Closer = (*connector)(nil)
+
+// Close unregisters the pool's metrics.
+func (c *connector) Close() error {
+	if c.metrics == nil {
+		return nil
+	}
+	return c.metrics.Unregister()
 }
 
 // otelOptions makes client spans named after the statement's kind (SELECT,
 // INSERT, ...) with the query text, which is safe to record because every
 // value is a parameter; parameters themselves are never recorded. Pings
-// (readiness probes) and session resets are not traced.
+// (readiness probes), session resets and the per-row calls of a COPY are not
+// traced: a COPY is one span for its setup and one for its final flush.
 func otelOptions(pqcfg pq.Config, cfg config) []otelsql.Option {
 	opts := []otelsql.Option{
 		otelsql.WithAttributes(
@@ -53,6 +74,9 @@ func otelOptions(pqcfg pq.Config, cfg config) []otelsql.Option {
 		otelsql.WithSpanOptions(otelsql.SpanOptions{
 			OmitConnResetSession: true,
 			DisableErrSkip:       true,
+			SpanFilter: func(_ context.Context, method otelsql.Method, query string, args []driver.NamedValue) bool {
+				return !(method == otelsql.MethodStmtExec && len(args) > 0 && statementKind(query) == "COPY")
+			},
 		}),
 	}
 	if cfg.tracerProvider != nil {
@@ -74,33 +98,4 @@ func statementKind(query string) string {
 		end = len(query)
 	}
 	return strings.ToUpper(query[:end])
-}
-
-// createDatabase creates pqcfg's database, connecting to the server's
-// "postgres" database to do so. Losing the race to another instance that
-// creates it at the same time is success.
-func createDatabase(ctx context.Context, pqcfg pq.Config, cfg config) error {
-	name := pqcfg.Database
-	if name == "" {
-		return fmt.Errorf("create database: no database name in the dsn")
-	}
-	admincfg := pqcfg.Clone()
-	admincfg.Database = "postgres"
-	admin := openDB(admincfg, cfg)
-	defer admin.Close()
-
-	// CREATE DATABASE takes no parameters; the name is quoted instead.
-	_, err := admin.ExecContext(ctx, "CREATE DATABASE "+pq.QuoteIdentifier(name))
-	switch {
-	case err == nil:
-		return nil
-	case pq.As(err, pqerror.DuplicateDatabase) != nil:
-		return nil
-	}
-	if e := pq.As(err, pqerror.UniqueViolation); e != nil && e.Constraint == "pg_database_datname_index" {
-		// Concurrent CREATE DATABASE of one name: the losers pass the
-		// friendly 42P04 check and trip over the catalog's unique index.
-		return nil
-	}
-	return fmt.Errorf("create database %s: %w", pq.QuoteIdentifier(name), err)
 }

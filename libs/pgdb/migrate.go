@@ -1,29 +1,23 @@
-package postgres
+package pgdb
 
 import (
 	"context"
 	"database/sql"
-	"embed"
 	"fmt"
 	"io/fs"
 	"path"
 	"strings"
 )
 
-// migrations holds the schema, one file per step, applied in name order.
-// Applied files must never change; add a new one instead.
-//
-//go:embed migrations/*.sql
-var migrations embed.FS
-
 // migrationLock is the advisory lock key that serialises migrations of one
 // database (advisory locks are per database). It is an arbitrary constant
-// that no other code uses.
-const migrationLock int64 = 0x786969_5f616767 // "xii_agg"
+// that no other code uses, and the same for every store, because stores
+// sharing a database share its schema_migrations table too.
+const migrationLock int64 = 0x786969_5f6d6967 // "xii_mig"
 
 // migrate applies every migrations/*.sql in fsys that the database has not
 // recorded in schema_migrations, in name order, each in its own transaction
-// under migrationLock, so replicas that start together apply each step
+// under migrationLock, so instances that start together apply each step
 // exactly once.
 func migrate(ctx context.Context, db *sql.DB, fsys fs.FS) error {
 	names, err := fs.Glob(fsys, "migrations/*.sql")
@@ -54,7 +48,7 @@ func migrateStep(ctx context.Context, db *sql.DB, version, body string) (err err
 		}
 	}()
 
-	// The lock is released when the transaction ends; a concurrent replica
+	// The lock is released when the transaction ends; a concurrent instance
 	// waits here and then sees this step recorded.
 	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", migrationLock); err != nil {
 		return fmt.Errorf("lock: %w", err)
