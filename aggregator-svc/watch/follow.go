@@ -1,0 +1,235 @@
+// Package watch follows key prefixes in etcd and hands every change to a
+// callback as the prefix's whole current content.
+//
+// Following is a read of the prefix, then a watch from the revision after
+// that read. When the watch fails (the member lost its leader, the revision
+// was compacted, the stream closed) or goes quiet (etcd answers no progress
+// request for a whole ProgressInterval) the prefix is read and watched
+// again, with a capped backoff. While etcd is out of reach nothing is delivered, so
+// callers keep what they last saw; when etcd is back, the client's watch
+// resumes where it stopped, or the next read catches up.
+//
+// The etcd client is the caller's. It should reconnect quickly after an
+// outage (gRPC's default backoff grows to two minutes) and send keepalive
+// pings, so a dead connection is noticed.
+package watch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"math/rand/v2"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// Defaults for an Options' zero fields.
+const (
+	DefaultRequestTimeout   = 3 * time.Second
+	DefaultRetryMax         = 2 * time.Second
+	DefaultProgressInterval = 5 * time.Second
+)
+
+// retryMin is the first retry delay; later ones double up to RetryMax.
+const retryMin = 100 * time.Millisecond
+
+// Options configure Follow and Providers. Zero fields take the defaults.
+type Options struct {
+	// Logger receives warnings about failed reads and rejected values; nil
+	// discards them.
+	Logger *slog.Logger
+	// MeterProvider provides the instruments of Providers; nil means none.
+	MeterProvider metric.MeterProvider
+	// RequestTimeout bounds each read of the prefix.
+	RequestTimeout time.Duration
+	// RetryMax caps the delay between attempts to read and watch again.
+	RetryMax time.Duration
+	// ProgressInterval is how often etcd is asked to confirm that the
+	// watch is alive; without a word from the watch by the next interval it
+	// is given up and the prefix read again.
+	ProgressInterval time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = DefaultRequestTimeout
+	}
+	if o.RetryMax <= 0 {
+		o.RetryMax = DefaultRetryMax
+	}
+	if o.ProgressInterval <= 0 {
+		o.ProgressInterval = DefaultProgressInterval
+	}
+	return o
+}
+
+// Entry is the value of one key and the revision that last wrote it.
+type Entry struct {
+	Value       string
+	ModRevision int64
+	Lease       int64 // 0 for a key without a lease
+}
+
+// Follow calls onChange with the content of prefix, key to entry, after the
+// first successful read and after every change, until ctx ends; then it
+// returns nil. A re-read after a failure calls onChange only when it finds
+// something changed; this is how changes made while the watch was down are
+// caught up, even when etcd has compacted them from its history. onChange runs on Follow's goroutine, one call at a time,
+// and owns the map it is given. Follow never gives up because etcd is
+// unreachable; it fails only for invalid arguments, or when cli is closed
+// before ctx ends.
+func Follow(ctx context.Context, cli *clientv3.Client, prefix string, opts Options, onChange func(map[string]Entry)) error {
+	if cli == nil || prefix == "" || onChange == nil {
+		return errors.New("follow: client, prefix and callback are required")
+	}
+	f := &follower{cli: cli, prefix: prefix, opts: opts.withDefaults(), onChange: onChange}
+	f.log = f.opts.Logger.With("etcd_prefix", prefix)
+	failures := 0
+	for {
+		if d := retryDelay(failures, f.opts.RetryMax); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			case <-t.C:
+			}
+		}
+		read, err := f.follow(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if cli.Ctx().Err() != nil {
+			return fmt.Errorf("follow %s: client closed: %w", prefix, err)
+		}
+		if read {
+			failures = 0
+		}
+		failures++
+		f.failing = true
+		f.log.Warn("etcd prefix not followed; keeping the last known content", "err", err, "failures", failures)
+	}
+}
+
+// follower is one Follow call.
+type follower struct {
+	cli      *clientv3.Client
+	prefix   string
+	opts     Options
+	log      *slog.Logger
+	onChange func(map[string]Entry)
+	last     map[string]Entry // nil until the first read
+	failing  bool             // since the last failure, until a read succeeds
+}
+
+// follow reads the prefix, delivers it when it changed and watches it until
+// the watch fails. It reports whether the read succeeded, and why it ended.
+func (f *follower) follow(ctx context.Context) (read bool, err error) {
+	rctx, cancel := context.WithTimeout(ctx, f.opts.RequestTimeout)
+	resp, err := f.cli.Get(rctx, f.prefix, clientv3.WithPrefix())
+	cancel()
+	if err != nil {
+		return false, fmt.Errorf("read prefix: %w", err)
+	}
+	if f.failing {
+		f.failing = false
+		f.log.Info("etcd prefix read again", "revision", resp.Header.Revision)
+	}
+	cur := make(map[string]Entry, len(resp.Kvs))
+	for _, kv := range resp.Kvs {
+		cur[string(kv.Key)] = entry(kv)
+	}
+	if f.last == nil || !maps.Equal(cur, f.last) {
+		f.deliver(cur)
+	}
+
+	// Without a leader a member serves no new writes; requiring one makes
+	// a partitioned member end the watch instead of stalling it silently.
+	wctx, wcancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+	defer wcancel()
+	// Watch waits for a connected stream; bound that wait like a read.
+	timer := time.AfterFunc(f.opts.RequestTimeout, wcancel)
+	wch := f.cli.Watch(wctx, f.prefix, clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1))
+	if !timer.Stop() {
+		return true, fmt.Errorf("watch prefix: not started within %s", f.opts.RequestTimeout)
+	}
+	tick := time.NewTicker(f.opts.ProgressInterval)
+	defer tick.Stop()
+	heard := true
+	for {
+		select {
+		case wr, ok := <-wch:
+			if !ok {
+				return true, errors.New("watch prefix: channel closed")
+			}
+			if err := wr.Err(); err != nil {
+				return true, fmt.Errorf("watch prefix: %w", err)
+			}
+			heard = true
+			if len(wr.Events) > 0 {
+				f.apply(cur, wr.Events)
+			}
+		case <-tick.C:
+			if !heard {
+				return true, fmt.Errorf("watch prefix: no progress from etcd within %s", f.opts.ProgressInterval)
+			}
+			heard = false
+			f.requestProgress(wctx)
+		}
+	}
+}
+
+// apply applies events to cur and delivers the result.
+func (f *follower) apply(cur map[string]Entry, events []*clientv3.Event) {
+	for _, ev := range events {
+		switch ev.Type {
+		case mvccpb.Event_PUT:
+			cur[string(ev.Kv.Key)] = entry(ev.Kv)
+		case mvccpb.Event_DELETE:
+			delete(cur, string(ev.Kv.Key))
+		}
+	}
+	f.deliver(cur)
+}
+
+// requestProgress asks etcd to answer on the watch of wctx even when
+// nothing changed. Failure is not reported here: the missing answer is.
+func (f *follower) requestProgress(wctx context.Context) {
+	ctx, cancel := context.WithTimeout(wctx, f.opts.RequestTimeout)
+	defer cancel()
+	if err := f.cli.RequestProgress(ctx); err != nil {
+		f.log.Debug("etcd progress request failed", "err", err)
+	}
+}
+
+// deliver hands a copy of cur to the callback and remembers it.
+func (f *follower) deliver(cur map[string]Entry) {
+	f.last = maps.Clone(cur)
+	f.onChange(maps.Clone(cur))
+}
+
+func entry(kv *mvccpb.KeyValue) Entry {
+	return Entry{Value: string(kv.Value), ModRevision: kv.ModRevision, Lease: kv.Lease}
+}
+
+// retryDelay returns the delay before attempt n+1 after n failures in a
+// row: retryMin doubled per failure, capped at limit, with up to half of it
+// taken off at random so that replicas do not retry in step.
+func retryDelay(n int, limit time.Duration) time.Duration {
+	if n <= 0 {
+		return 0
+	}
+	d := limit
+	if n < 30 {
+		d = min(retryMin<<(n-1), limit)
+	}
+	return d/2 + rand.N(d/2+1)
+}
