@@ -7,13 +7,14 @@ LDFLAGS       := -s -w -X main.version=$(VERSION)
 SERVICES      := survey-svc aggregator-svc dashboard-svc
 STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME      ?= 10s
+ETCD_ENDPOINTS ?= 127.0.0.1:2379
 # Fuzz targets run briefly by `make test`: package:target.
 FUZZ_TARGETS  := ./survey-svc/survey:FuzzDecodeNewResponse ./survey-svc/survey:FuzzParseExportQuery \
                  ./aggregator-svc/aggregate:FuzzParseQuery \
                  ./dashboard-svc/dashboard:FuzzParseQuery ./dashboard-svc/dashboard:FuzzParseStatsQuery
 
 .DEFAULT_GOAL := help
-.PHONY: help build test test-unit fuzz lint fmt run bench clean
+.PHONY: help build test test-unit fuzz lint fmt run etcdctl jaeger bench clean
 
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -45,11 +46,15 @@ lint: ## go vet and staticcheck on every module
 fmt: ## gofmt every Go file
 	gofmt -w $$(git ls-files '*.go')
 
-run: build ## run survey-svc blue (:1101) and red (:1102) against the local Postgres and etcd
-	@trap 'kill 0' INT TERM; \
-	$(BIN)/survey-svc -name blue -listen-addr :1101 2>&1 | sed -u 's/^/[blue] /' & \
-	$(BIN)/survey-svc -name red -listen-addr :1102 2>&1 | sed -u 's/^/[red]  /' & \
-	wait
+run: build ## run the whole system locally: etcd, Jaeger, survey blue/red, aggregator, dashboard
+	@$(GO) build -o $(BIN)/xii-local ./deployments/cmd/xii-local
+	@exec $(BIN)/xii-local
+
+etcdctl: ## run etcdctl against the local system, e.g. make etcdctl ARGS="get --prefix /xii/"
+	@GOWORK=off $(GO) -C deployments/etcdctl tool etcdctl --endpoints=$(ETCD_ENDPOINTS) $(ARGS)
+
+jaeger: ## build Jaeger v2 from its tools module (the first build takes several minutes)
+	GOWORK=off $(GO) -C observability/jaeger build -o /dev/null github.com/jaegertracing/jaeger/cmd/jaeger
 
 bench: ## run the benchmarks (XII_BENCH_ROWS sets the export table size)
 	$(GO) test -run='^$$' -bench=. -benchmem work

@@ -15,8 +15,6 @@ import (
 	"syscall"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-
 	"xii/aggregator-svc/aggregate"
 	"xii/aggregator-svc/leader"
 	"xii/aggregator-svc/postgres"
@@ -83,13 +81,9 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	}
 	defer store.Close()
 
-	etcd, err := clientv3.New(clientv3.Config{
-		Endpoints:   cfg.EtcdEndpoints,
-		DialTimeout: 3 * time.Second,
-		Logger:      quietEtcdLogger(),
-	})
+	etcd, err := discovery.NewClient(cfg.EtcdEndpoints)
 	if err != nil {
-		return fmt.Errorf("etcd client: %w", err)
+		return err
 	}
 	defer etcd.Close()
 

@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"time"
 
-	"go.uber.org/zap"
-
 	"xii/aggregator-svc/postgres"
 	"xii/aggregator-svc/provider"
 	"xii/aggregator-svc/syncer"
@@ -61,16 +59,4 @@ func (b *sourceBuilder) build(ds map[string]discovery.Descriptor) []syncer.Sourc
 	}
 	b.logger.Info("providers", "count", len(sources))
 	return sources
-}
-
-// quietEtcdLogger keeps the etcd client's own logging to errors; the
-// watchers log what matters with context.
-func quietEtcdLogger() *zap.Logger {
-	cfg := zap.NewProductionConfig()
-	cfg.Level = zap.NewAtomicLevelAt(zap.ErrorLevel)
-	l, err := cfg.Build()
-	if err != nil {
-		return zap.NewNop()
-	}
-	return l
 }
