@@ -79,6 +79,10 @@ func (p *providerSync) run(ctx context.Context, r roundStart) (res roundResult) 
 			return res
 		}
 		res.pages++
+		if len(page.Records) == 0 && page.Next == cursor && !page.HasMore {
+			// Nothing new: the common round under load costs no write.
+			return res
+		}
 		err = p.s.opts.Store.ApplyPage(ctx, p.src.Name, cursor, page)
 		if errors.Is(err, aggregate.ErrConflict) {
 			// Another replica stored this provider's pages first. Adopt its

@@ -213,3 +213,30 @@ func TestSetSourcesKeepsUnchangedProviders(t *testing.T) {
 		t.Fatal("changed provider kept or removed provider still present")
 	}
 }
+
+// countingStore counts the pages applied to it.
+type countingStore struct {
+	*memStore
+	applied int
+}
+
+func (c *countingStore) ApplyPage(ctx context.Context, p, from string, page provider.Page) error {
+	c.applied++
+	return c.memStore.ApplyPage(ctx, p, from, page)
+}
+
+func TestNothingNewCostsNoWrite(t *testing.T) {
+	store := &countingStore{memStore: newMemStore()}
+	src := &fakeSource{n: 3}
+	s := newTestSyncer(t, store, true, testTuning())
+	s.SetSources([]Source{{Name: "blue", Source: src}})
+	s.Sync(context.Background())
+	before := store.applied
+	if rep := s.Sync(context.Background()); !rep.Complete || store.applied != before {
+		t.Fatalf("a round with nothing new applied %d pages (%+v)", store.applied-before, rep)
+	}
+	src.add(1)
+	if s.Sync(context.Background()); store.applied != before+1 || store.count("blue") != 4 {
+		t.Fatalf("a new record: %d pages applied, %d rows", store.applied-before, store.count("blue"))
+	}
+}
