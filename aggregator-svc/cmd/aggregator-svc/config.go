@@ -18,6 +18,10 @@ import (
 	"xii/observability"
 )
 
+// defaultListenAddr is where the service listens unless told otherwise;
+// the healthcheck subcommand probes it too.
+const defaultListenAddr = ":1110"
+
 // config is aggregator-svc's configuration: flags with XII_* environment
 // defaults. The live tuning (fetch_timeout, ...) is not here: it is read
 // from etcd under /xii/config/aggregator/.
@@ -39,7 +43,7 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 	fs := flag.NewFlagSet("aggregator-svc", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	id := fs.String("id", "", "replica id, registered at /xii/services/aggregator/<id> (default <hostname>-<port>)")
-	listen := fs.String("listen-addr", ":1110", "HTTP listen address")
+	listen := fs.String("listen-addr", defaultListenAddr, "HTTP listen address")
 	advertise := fs.String("advertise-url", "", "URL the dashboard reaches this replica at (default http://127.0.0.1:<listen port>)")
 	pg := fs.String("postgres-url", "postgres://postgres@127.0.0.1:5432/xii_aggregate?sslmode=disable", "PostgreSQL URL of the aggregate; the database is created if missing")
 	etcd := fs.String("etcd-endpoints", "127.0.0.1:2379", "comma-separated etcd endpoints")

@@ -18,6 +18,10 @@ import (
 	"xii/observability"
 )
 
+// defaultListenAddr is where the service listens unless told otherwise;
+// the healthcheck subcommand probes it too.
+const defaultListenAddr = ":1100"
+
 // minTokenLen is the shortest API token accepted: a token is a secret, not
 // a password to remember.
 const minTokenLen = 16
@@ -38,7 +42,7 @@ type config struct {
 func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("dashboard-svc", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	listen := fs.String("listen-addr", ":1100", "HTTP listen address")
+	listen := fs.String("listen-addr", defaultListenAddr, "HTTP listen address")
 	etcd := fs.String("etcd-endpoints", "127.0.0.1:2379", "comma-separated etcd endpoints, where aggregator replicas register")
 	etcdTimeout := fs.Duration("etcd-timeout", aggregator.DefaultEtcdTimeout, "bound on connecting to etcd and on each read of the replicas")
 	token := fs.String("api-token", "", "bearer token the public API requires; empty: none (demo only)")

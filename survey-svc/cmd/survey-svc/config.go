@@ -18,6 +18,10 @@ import (
 	"xii/survey-svc/survey"
 )
 
+// defaultListenAddr is where the service listens unless told otherwise;
+// the healthcheck subcommand probes it too.
+const defaultListenAddr = ":1101"
+
 // config is survey-svc's whole configuration: flags with XII_* environment
 // defaults (flag -postgres-url reads XII_POSTGRES_URL).
 type config struct {
@@ -39,7 +43,7 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 	fs := flag.NewFlagSet("survey-svc", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	name := fs.String("name", "blue", "instance name; also its provider name in etcd")
-	listen := fs.String("listen-addr", ":1101", "HTTP listen address")
+	listen := fs.String("listen-addr", defaultListenAddr, "HTTP listen address")
 	advertise := fs.String("advertise-url", "", "URL other services reach this instance at (default http://127.0.0.1:<listen port>)")
 	pg := fs.String("postgres-url", "", "PostgreSQL URL; the database is created if missing (default postgres://postgres@127.0.0.1:5432/xii_survey_<name>?sslmode=disable)")
 	etcd := fs.String("etcd-endpoints", "127.0.0.1:2379", "comma-separated etcd endpoints; empty disables registration")

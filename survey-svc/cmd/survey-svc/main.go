@@ -25,6 +25,10 @@ import (
 var version = "dev"
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
+		// The container image's health probe: it has no shell or curl.
+		os.Exit(httpserver.HealthcheckCommand(context.Background(), os.Args[2:], defaultListenAddr, os.LookupEnv, os.Stderr))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-ctx.Done()
