@@ -50,6 +50,13 @@ run: build ## run the whole system locally: etcd, Jaeger, survey blue/red, aggre
 	@$(GO) build -o $(BIN)/xii-local ./deployments/cmd/xii-local
 	@exec $(BIN)/xii-local
 
+SEED_N        ?= 300
+.PHONY: seed
+seed: ## post SEED_N demo responses each to survey blue (:1101) and red (:1102) of a running system
+	@$(GO) build -o $(BIN)/xii-load ./deployments/cmd/xii-load
+	@$(BIN)/xii-load seed -url http://localhost:1101 -n $(SEED_N) -seed 1
+	@$(BIN)/xii-load seed -url http://localhost:1102 -n $(SEED_N) -seed 2
+
 etcdctl: ## run etcdctl against the local system, e.g. make etcdctl ARGS="get --prefix /xii/"
 	@GOWORK=off $(GO) -C deployments/etcdctl tool etcdctl --endpoints=$(ETCD_ENDPOINTS) $(ARGS)
 

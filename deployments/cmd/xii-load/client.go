@@ -1,0 +1,59 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+)
+
+// newClient returns an HTTP client that keeps a connection per worker
+// alive, so that a run measures requests rather than TCP handshakes.
+func newClient(workers int, timeout time.Duration) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = workers + 16
+	t.MaxIdleConnsPerHost = workers + 16
+	return &http.Client{Transport: t, Timeout: timeout}
+}
+
+// statusError is an answer outside 2xx.
+type statusError struct {
+	code int
+	body string
+}
+
+func (e *statusError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.code, e.body) }
+
+// send sends a request with an optional JSON body, reads the whole answer
+// and returns its header; an answer outside 2xx is a *statusError.
+func send(ctx context.Context, c *http.Client, method, url string, body []byte) (http.Header, error) {
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, r)
+	if err != nil {
+		return nil, fmt.Errorf("new request: %w", err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return nil, fmt.Errorf("read answer: %w", err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		if len(b) > 200 {
+			b = b[:200]
+		}
+		return nil, &statusError{resp.StatusCode, string(b)}
+	}
+	return resp.Header, nil
+}
