@@ -1,0 +1,156 @@
+package k8s
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"xii/deployments/internal/svcbin"
+)
+
+// otelEnv are the OpenTelemetry SDK variables the services may be given.
+var otelEnv = []string{
+	"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME", "OTEL_BSP_SCHEDULE_DELAY",
+	"OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_TRACES_EXPORTER",
+}
+
+var dependentRef = regexp.MustCompile(`\$\(([A-Za-z_][A-Za-z0-9_]*)\)`)
+
+// listenPort is the port a container of service svc listens on: its
+// XII_LISTEN_ADDR, else the service's default.
+func listenPort(t *testing.T, svc string, c corev1.Container) string {
+	t.Helper()
+	addr := flagsOf(t, svc)["XII_LISTEN_ADDR"].Default
+	for _, e := range c.Env {
+		if e.Name == "XII_LISTEN_ADDR" {
+			addr = e.Value
+		}
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatalf("%s: listen address %q: %v", c.Name, addr, err)
+	}
+	return port
+}
+
+// checkEnvironment checks that every variable given to an xii container,
+// directly or through envFrom, is one of its flags or a known OTEL_*
+// variable. A helper variable (POD_IP) is allowed only if another
+// variable uses it as $(POD_IP).
+func checkEnvironment(t *testing.T, o objects) {
+	names := map[string]string{}
+	for _, w := range o.workloads() {
+		for _, c := range w.tmpl.Spec.Containers {
+			svc, mine := ours(c)
+			if !mine {
+				continue
+			}
+			flags := flagsOf(t, svc)
+			used := map[string]bool{}
+			for _, e := range c.Env {
+				for _, m := range dependentRef.FindAllStringSubmatch(e.Value, -1) {
+					used[m[1]] = true
+				}
+			}
+			given := map[string]bool{}
+			for _, e := range c.Env {
+				given[e.Name] = true
+				if _, ok := flags[e.Name]; !ok && !slices.Contains(otelEnv, e.Name) && !used[e.Name] {
+					t.Errorf("%s %s: %s is neither a flag of %s, a known OTEL_* variable, nor used by another variable", w.kind, w.name, e.Name, svc)
+				}
+				if e.Name == "XII_NAME" {
+					if other, dup := names[e.Value]; dup {
+						t.Errorf("%s and %s are both provider %q", other, w.name, e.Value)
+					}
+					names[e.Value] = w.name
+				}
+			}
+			for _, from := range c.EnvFrom {
+				if from.ConfigMapRef == nil {
+					t.Errorf("%s %s: envFrom other than a ConfigMap", w.kind, w.name)
+					continue
+				}
+				for _, cm := range o.configMaps {
+					if cm.Name != from.ConfigMapRef.Name {
+						continue
+					}
+					for k := range cm.Data {
+						given[k] = true
+						if _, ok := flags[k]; !ok && !slices.Contains(otelEnv, k) {
+							t.Errorf("%s %s: ConfigMap %s gives %s, which is not a flag of %s", w.kind, w.name, cm.Name, k, svc)
+						}
+					}
+				}
+			}
+			for _, need := range []string{"XII_ETCD_ENDPOINTS", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME"} {
+				if !given[need] {
+					t.Errorf("%s %s: %s is not set", w.kind, w.name, need)
+				}
+			}
+			if svc != "dashboard-svc" && !given["XII_POSTGRES_URL"] {
+				t.Errorf("%s %s: XII_POSTGRES_URL is not set", w.kind, w.name)
+			}
+		}
+	}
+}
+
+// checkReferences checks that every ConfigMap and Secret a container reads
+// is rendered with the key it reads, or is one the overlay expects to be
+// created outside it.
+func checkReferences(t *testing.T, o objects, external []string) {
+	for _, w := range o.workloads() {
+		for _, c := range w.tmpl.Spec.Containers {
+			for _, e := range c.Env {
+				if e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
+					continue
+				}
+				ref := e.ValueFrom.SecretKeyRef
+				if slices.Contains(external, ref.Name) {
+					continue
+				}
+				s, ok := o.secret(ref.Name)
+				_, hasKey := s.Data[ref.Key]
+				if _, hasString := s.StringData[ref.Key]; hasString {
+					hasKey = true
+				}
+				if (!ok || !hasKey) && !deref(ref.Optional, false) {
+					t.Errorf("%s %s: %s reads Secret %s key %s, which is not here", w.kind, w.name, e.Name, ref.Name, ref.Key)
+				}
+			}
+			for _, from := range c.EnvFrom {
+				if from.ConfigMapRef != nil && !slices.ContainsFunc(o.configMaps, func(cm corev1.ConfigMap) bool { return cm.Name == from.ConfigMapRef.Name }) {
+					t.Errorf("%s %s: envFrom ConfigMap %s is not here", w.kind, w.name, from.ConfigMapRef.Name)
+				}
+			}
+		}
+	}
+}
+
+// checkImages checks the third-party images are the ones the compose file
+// runs, so one version of each is tested and documented.
+func checkImages(t *testing.T, o objects) {
+	b, err := os.ReadFile(filepath.Join(svcbin.Root(t), "deployments", "docker", "compose.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var composeImages []string
+	for _, m := range regexp.MustCompile(`(?m)^\s+image:\s*(\S+)`).FindAllStringSubmatch(string(b), -1) {
+		composeImages = append(composeImages, m[1])
+	}
+	for _, w := range o.workloads() {
+		for _, c := range w.tmpl.Spec.Containers {
+			if _, mine := ours(c); mine {
+				continue
+			}
+			if !slices.Contains(composeImages, c.Image) {
+				t.Errorf("%s %s runs %s; compose runs %s", w.kind, w.name, c.Image, strings.Join(composeImages, ", "))
+			}
+		}
+	}
+}
