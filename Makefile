@@ -14,7 +14,7 @@ FUZZ_TARGETS  := ./survey-svc/survey:FuzzDecodeNewResponse ./survey-svc/survey:F
                  ./dashboard-svc/dashboard:FuzzParseQuery ./dashboard-svc/dashboard:FuzzParseStatsQuery
 
 .DEFAULT_GOAL := help
-.PHONY: help build test test-unit fuzz lint fmt run etcdctl jaeger bench clean
+.PHONY: help build test test-unit fuzz lint fmt run up down etcdctl jaeger seed bench clean
 
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -51,11 +51,16 @@ run: build ## run the whole system locally: etcd, Jaeger, survey blue/red, aggre
 	@exec $(BIN)/xii-local
 
 SEED_N        ?= 300
-.PHONY: seed
 seed: ## post SEED_N demo responses each to survey blue (:1101) and red (:1102) of a running system
 	@$(GO) build -o $(BIN)/xii-load ./deployments/cmd/xii-load
 	@$(BIN)/xii-load seed -url http://localhost:1101 -n $(SEED_N) -seed 1
 	@$(BIN)/xii-load seed -url http://localhost:1102 -n $(SEED_N) -seed 2
+
+up: ## start the system with Docker Compose (needs a Docker engine) and wait until healthy
+	docker compose up -d --build --wait
+
+down: ## stop the Docker Compose system (volumes are kept; add -v by hand to drop them)
+	docker compose down
 
 etcdctl: ## run etcdctl against the local system, e.g. make etcdctl ARGS="get --prefix /xii/"
 	@GOWORK=off $(GO) -C deployments/etcdctl tool etcdctl --endpoints=$(ETCD_ENDPOINTS) $(ARGS)
