@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel"
@@ -133,4 +134,18 @@ func (t *Telemetry) Shutdown(ctx context.Context) error {
 		t.shutdownErr = errors.Join(errs...)
 	})
 	return t.shutdownErr
+}
+
+// flushTimeout bounds Flush.
+const flushTimeout = 5 * time.Second
+
+// Flush shuts telemetry down, exporting what is buffered, within a few
+// seconds even when ctx is already done (as it is at shutdown); a failure is
+// logged. Services defer it right after Init.
+func (t *Telemetry) Flush(ctx context.Context, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
+	defer cancel()
+	if err := t.Shutdown(ctx); err != nil {
+		logger.WarnContext(ctx, "flush telemetry", "err", err)
+	}
 }

@@ -6,14 +6,9 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"sync"
-	"syscall"
-	"time"
 
 	"xii/aggregator-svc/aggregate"
 	"xii/aggregator-svc/leader"
@@ -29,23 +24,7 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-func main() {
-	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
-		// The container image's health probe: it has no shell or curl.
-		os.Exit(httpserver.HealthcheckCommand(context.Background(), os.Args[2:], defaultListenAddr, os.LookupEnv, os.Stderr))
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-ctx.Done()
-		stop() // a second signal kills at once
-	}()
-	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "aggregator-svc:", err)
-		}
-		os.Exit(1)
-	}
-}
+func main() { httpserver.Main("aggregator-svc", defaultListenAddr, run) }
 
 // run wires the service and serves until ctx is done. Then it lets
 // in-flight requests finish, stops the background work (watches, polling,
@@ -64,13 +43,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if err != nil {
 		return err
 	}
-	defer func() {
-		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if err := tel.Shutdown(flushCtx); err != nil {
-			logger.Warn("flush telemetry", "err", err)
-		}
-	}()
+	defer tel.Flush(ctx, logger)
 
 	ln, err := httpserver.Listen(cfg.ListenAddr)
 	if err != nil {

@@ -9,15 +9,8 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
-	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
 	"xii/dashboard-svc/aggregator"
 	"xii/dashboard-svc/dashboard"
@@ -28,23 +21,7 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-func main() {
-	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
-		// The container image's health probe: it has no shell or curl.
-		os.Exit(httpserver.HealthcheckCommand(context.Background(), os.Args[2:], defaultListenAddr, os.LookupEnv, os.Stderr))
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-ctx.Done()
-		stop() // a second signal kills at once
-	}()
-	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "dashboard-svc:", err)
-		}
-		os.Exit(1)
-	}
-}
+func main() { httpserver.Main("dashboard-svc", defaultListenAddr, run) }
 
 // run wires the service and serves until ctx is done (SIGINT or SIGTERM).
 // Then it stops taking requests and lets those in flight finish, then stops
@@ -63,13 +40,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if err != nil {
 		return err
 	}
-	defer func() {
-		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if err := tel.Shutdown(flushCtx); err != nil {
-			logger.Warn("flush telemetry", "err", err)
-		}
-	}()
+	defer tel.Flush(ctx, logger)
 
 	ln, err := httpserver.Listen(cfg.ListenAddr)
 	if err != nil {
