@@ -156,13 +156,5 @@ func statusOf(err error) (int, string) {
 }
 
 func errorEncoder(logger *slog.Logger) kithttp.ErrorEncoder {
-	return func(ctx context.Context, err error, w http.ResponseWriter) {
-		status, code := statusOf(err)
-		msg := err.Error()
-		if status >= 500 {
-			logger.ErrorContext(ctx, "request failed", "err", err, "status", status)
-			msg = http.StatusText(status)
-		}
-		httpjson.Error(w, status, code, msg)
-	}
+	return httpjson.ErrorWriter(logger, statusOf)
 }

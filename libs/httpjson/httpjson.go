@@ -3,7 +3,9 @@
 package httpjson
 
 import (
+	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 )
 
@@ -26,4 +28,24 @@ func Write(w http.ResponseWriter, status int, v any) error {
 // Error writes an error answer.
 func Error(w http.ResponseWriter, status int, code, msg string) {
 	_ = Write(w, status, ErrorBody{Error: msg, Code: code})
+}
+
+// StatusFunc is a service's one table from errors to an HTTP status and a
+// stable error code.
+type StatusFunc func(err error) (status int, code string)
+
+// ErrorWriter returns a function that answers err as JSON with the status
+// and code statusOf gives. A client error's message is the error's own
+// text; for a server error (5xx) the client sees only the status text and
+// the full error goes to logger. Its signature is go-kit's ErrorEncoder.
+func ErrorWriter(logger *slog.Logger, statusOf StatusFunc) func(ctx context.Context, err error, w http.ResponseWriter) {
+	return func(ctx context.Context, err error, w http.ResponseWriter) {
+		status, code := statusOf(err)
+		msg := err.Error()
+		if status >= 500 {
+			logger.ErrorContext(ctx, "request failed", "err", err, "status", status)
+			msg = http.StatusText(status)
+		}
+		Error(w, status, code, msg)
+	}
 }

@@ -171,15 +171,7 @@ func statusOf(err error) (status int, code string) {
 }
 
 func errorEncoder(logger *slog.Logger) kithttp.ErrorEncoder {
-	return func(ctx context.Context, err error, w http.ResponseWriter) {
-		status, code := statusOf(err)
-		msg := err.Error()
-		if status >= 500 {
-			logger.ErrorContext(ctx, "request failed", "err", err, "status", status)
-			msg = http.StatusText(status)
-		}
-		httpjson.Error(w, status, code, msg)
-	}
+	return httpjson.ErrorWriter(logger, statusOf)
 }
 
 func errorHandler(logger *slog.Logger, err error, allow string) http.Handler {
