@@ -3,7 +3,6 @@ package leader_test
 import (
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -22,23 +21,7 @@ var shared *etcdtest.Server
 // waitLimit bounds waits whose length the tests do not check.
 const waitLimit = 20 * time.Second
 
-func TestMain(m *testing.M) {
-	srv, err := etcdtest.New()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	shared = srv
-	code := m.Run()
-	srv.Close()
-	if code == 0 {
-		if err := watchtest.NoLeaks(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { etcdtest.Main(m, &shared) }
 
 // election is the prefix of an election of t's own.
 func election(t *testing.T) string {

@@ -1,13 +1,10 @@
 package watch_test
 
 import (
-	"fmt"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
-	"xii/aggregator-svc/watch/watchtest"
 	"xii/libs/etcdtest"
 )
 
@@ -20,23 +17,7 @@ const (
 	visible   = time.Second      // how soon a change in etcd must be seen
 )
 
-func TestMain(m *testing.M) {
-	srv, err := etcdtest.New()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	shared = srv
-	code := m.Run()
-	srv.Close()
-	if code == 0 {
-		if err := watchtest.NoLeaks(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { etcdtest.Main(m, &shared) }
 
 // recorder keeps every value it is given and lets tests wait for one.
 type recorder[T any] struct {

@@ -7,14 +7,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"go.uber.org/goleak"
 
 	"xii/dashboard-svc/dashboard"
 	"xii/libs/etcdtest"
@@ -28,35 +25,7 @@ var shared *etcdtest.Server
 // second even under the race detector.
 const waitLimit = 20 * time.Second
 
-func TestMain(m *testing.M) {
-	srv, err := etcdtest.New()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	shared = srv
-	code := m.Run()
-	srv.Close()
-	if code == 0 {
-		if err := noLeaks(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// noLeaks checks that every goroutine has ended. Closed connections
-// release theirs a moment later, so it keeps looking for a while.
-func noLeaks() error {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := goleak.Find()
-		if err == nil || time.Now().After(deadline) {
-			return err
-		}
-	}
-}
+func TestMain(m *testing.M) { etcdtest.Main(m, &shared) }
 
 var prefixes atomic.Int64
 

@@ -3,13 +3,11 @@ package discovery_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/goleak"
 
 	"xii/libs/discovery"
 	"xii/libs/etcdtest"
@@ -22,36 +20,7 @@ var shared *etcdtest.Server
 // ten seconds even under the race detector.
 const waitLimit = 20 * time.Second
 
-func TestMain(m *testing.M) {
-	srv, err := etcdtest.New()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	shared = srv
-	code := m.Run()
-	srv.Close()
-	if code == 0 {
-		if err := noLeaks(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// noLeaks checks that every goroutine has ended. Ended registrations drop
-// their connections only once gRPC finds them idle, about a second later,
-// so it keeps looking for a while before reporting.
-func noLeaks() error {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := goleak.Find()
-		if err == nil || time.Now().After(deadline) {
-			return err
-		}
-	}
-}
+func TestMain(m *testing.M) { etcdtest.Main(m, &shared) }
 
 // testConfig is a registrar of name, quick to notice and recover, for a
 // provider on endpoints.

@@ -19,7 +19,6 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-	"go.uber.org/goleak"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
@@ -181,17 +180,4 @@ func (l *Logs) Lines(parts ...string) []string {
 		}
 	}
 	return found
-}
-
-// NoLeaks reports goroutines still running, for TestMain once every test
-// and server has ended. Closed clients' gRPC goroutines take a moment to
-// wind down, so it keeps looking for a while before reporting.
-func NoLeaks() error {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := goleak.Find()
-		if err == nil || time.Now().After(deadline) {
-			return err
-		}
-	}
 }

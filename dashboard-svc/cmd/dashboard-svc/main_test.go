@@ -4,19 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"go.uber.org/goleak"
 
 	"xii/dashboard-svc/aggregator"
 	"xii/dashboard-svc/dashboard"
@@ -28,35 +24,7 @@ var shared *etcdtest.Server
 
 const waitLimit = 20 * time.Second
 
-func TestMain(m *testing.M) {
-	srv, err := etcdtest.New()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	shared = srv
-	code := m.Run()
-	srv.Close()
-	if code == 0 {
-		if err := noLeaks(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// noLeaks checks that every goroutine has ended, looking for a while:
-// closed connections release theirs a moment later.
-func noLeaks() error {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := goleak.Find()
-		if err == nil || time.Now().After(deadline) {
-			return err
-		}
-	}
-}
+func TestMain(m *testing.M) { etcdtest.Main(m, &shared) }
 
 // syncBuffer is a bytes.Buffer safe for the service's log writes.
 type syncBuffer struct {
