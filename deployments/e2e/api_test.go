@@ -193,8 +193,10 @@ func TestHungProvider(t *testing.T) {
 		got.Sync.Providers["blue"].Status != "ok" || got.Sync.Providers["red"].Status != "ok" {
 		t.Fatalf("with a hung provider: header %q, sync %+v", h.Get("X-Sync-Complete"), got.Sync)
 	}
-	if took > 800*time.Millisecond+500*time.Millisecond {
-		t.Errorf("answer took %v for an 800ms deadline", took)
+	// The hung provider never answers; only the deadline ends the wait. The
+	// margin is for a loaded test machine, not a performance claim.
+	if took > 800*time.Millisecond+2*time.Second {
+		t.Errorf("answer took %v for an 800ms deadline: the hung provider was waited for", took)
 	}
 	if _, err := cli.Delete(ctx, "/xii/providers/hung"); err != nil {
 		t.Fatal(err)

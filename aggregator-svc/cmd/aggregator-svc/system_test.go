@@ -214,8 +214,10 @@ func TestBadProviders(t *testing.T) {
 	if got.Sync.Complete {
 		t.Fatalf("answer complete despite a hung provider: %+v", got.Sync)
 	}
-	if took > 700*time.Millisecond+300*time.Millisecond {
-		t.Errorf("answer took %v for a 700ms deadline", took)
+	// The hung provider never answers; only the deadline ends the wait. The
+	// margin is for a loaded test machine, not a performance claim.
+	if took > 700*time.Millisecond+2*time.Second {
+		t.Errorf("answer took %v for a 700ms deadline: the hung provider was waited for", took)
 	}
 	st := got.Sync.Providers
 	if st[hungName].Status != "timeout" || st[garbageName].Status != "error" || st[blue].Status != "ok" {
