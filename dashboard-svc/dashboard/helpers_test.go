@@ -2,7 +2,6 @@ package dashboard
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -96,14 +95,6 @@ type answer struct {
 	status int
 	header http.Header
 	body   []byte
-}
-
-// decode unmarshals the body into v or fails t.
-func (a answer) decode(t *testing.T, v any) {
-	t.Helper()
-	if err := json.Unmarshal(a.body, v); err != nil {
-		t.Fatalf("body %s: %v", a.body, err)
-	}
 }
 
 // serve sends one request to h and records the answer.
