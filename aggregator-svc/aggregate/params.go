@@ -3,10 +3,12 @@ package aggregate
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
+
+	"xii/libs/params"
 )
 
 // Request-timeout bounds: the deadline a caller may ask for, and the one it
@@ -29,26 +31,11 @@ var (
 // ParseValues parses a raw query string strictly: known parameters only,
 // each at most once, bounded in size. Errors wrap ErrInvalid.
 func ParseValues(raw string, known []string) (url.Values, error) {
-	if len(raw) > maxQueryBytes {
-		return nil, invalidf("query: longer than %d bytes", maxQueryBytes)
-	}
-	values, err := url.ParseQuery(raw)
+	v, err := params.Parse(raw, known, maxQueryBytes)
 	if err != nil {
-		return nil, invalidf("query: malformed")
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	for name, vs := range values {
-		ok := false
-		for _, k := range known {
-			ok = ok || k == name
-		}
-		if !ok {
-			return nil, invalidf("%s: unknown parameter (known: %s)", name, strings.Join(known, ", "))
-		}
-		if len(vs) > 1 {
-			return nil, invalidf("%s: given more than once", name)
-		}
-	}
-	return values, nil
+	return v, nil
 }
 
 // ParseFilter reads the filter parameters; times are RFC 3339.
@@ -65,13 +52,9 @@ func ParseFilter(v url.Values) (Filter, error) {
 }
 
 func parseTime(v url.Values, name string) (time.Time, error) {
-	s := v.Get(name)
-	if s == "" {
-		return time.Time{}, nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
+	t, err := params.Time(v, name)
 	if err != nil {
-		return time.Time{}, invalidf("%s: must be an RFC 3339 time such as 2026-01-02T15:04:05Z", name)
+		return time.Time{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return t, nil
 }
@@ -83,12 +66,8 @@ func ParseQuery(v url.Values) (Query, error) {
 		return Query{}, err
 	}
 	q := Query{Filter: f}
-	if s := v.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > MaxLimit {
-			return Query{}, invalidf("limit: must be an integer between 1 and %d", MaxLimit)
-		}
-		q.Limit = n
+	if q.Limit, err = params.Int(v, "limit", 1, MaxLimit); err != nil {
+		return Query{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if s := v.Get("cursor"); s != "" {
 		if q.After, err = ParseKey(s); err != nil {

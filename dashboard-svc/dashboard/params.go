@@ -1,11 +1,13 @@
 package dashboard
 
 import (
+	"fmt"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"xii/libs/params"
 )
 
 // maxQueryBytes bounds a request's raw query string.
@@ -22,27 +24,11 @@ var (
 // ParseValues parses a raw query string strictly: known parameters only,
 // each at most once, bounded in size. Errors wrap ErrInvalid.
 func ParseValues(raw string, known []string) (url.Values, error) {
-	if len(raw) > maxQueryBytes {
-		return nil, invalidf("query: longer than %d bytes", maxQueryBytes)
-	}
-	values, err := url.ParseQuery(raw)
+	v, err := params.Parse(raw, known, maxQueryBytes)
 	if err != nil {
-		return nil, invalidf("query: malformed")
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	names := make([]string, 0, len(values))
-	for name := range values {
-		names = append(names, name)
-	}
-	slices.Sort(names) // report the same problem first every time
-	for _, name := range names {
-		if !slices.Contains(known, name) {
-			return nil, invalidf("%s: unknown parameter (known: %s)", name, strings.Join(known, ", "))
-		}
-		if len(values[name]) > 1 {
-			return nil, invalidf("%s: given more than once", name)
-		}
-	}
-	return values, nil
+	return v, nil
 }
 
 // ParseFilter reads the filter parameters; times are RFC 3339.
@@ -59,12 +45,9 @@ func ParseFilter(v url.Values) (Filter, error) {
 }
 
 func parseTime(v url.Values, name string) (time.Time, error) {
-	if !v.Has(name) {
-		return time.Time{}, nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, v.Get(name))
+	t, err := params.Time(v, name)
 	if err != nil {
-		return time.Time{}, invalidf("%s: must be an RFC 3339 time such as 2026-01-02T15:04:05Z", name)
+		return time.Time{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return t, nil
 }
@@ -77,12 +60,8 @@ func ParseQuery(v url.Values) (Query, error) {
 		return Query{}, err
 	}
 	q := Query{Filter: f, Cursor: v.Get("cursor")}
-	if v.Has("limit") {
-		n, err := strconv.Atoi(v.Get("limit"))
-		if err != nil || n < 1 || n > MaxLimit {
-			return Query{}, invalidf("limit: must be an integer between 1 and %d", MaxLimit)
-		}
-		q.Limit = n
+	if q.Limit, err = params.Int(v, "limit", 1, MaxLimit); err != nil {
+		return Query{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if v.Has("cursor") && q.Cursor == "" {
 		return Query{}, invalidf("cursor: empty; leave it out for the first page")

@@ -6,17 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"xii/libs/params"
 )
 
 // maxQueryBytes bounds an export request's query string.
 const maxQueryBytes = 2048
 
 // exportParams are the query parameters the export API accepts.
-var exportParams = map[string]bool{"after": true, "rescan": true, "limit": true, "survey": true, "device": true, "location": true}
+var exportParams = []string{"after", "rescan", "limit", "survey", "device", "location"}
 
 // DecodeNewResponse parses a submitted response strictly: valid UTF-8, one
 // JSON object, no unknown fields, nothing after it. Errors wrap ErrInvalid.
@@ -67,20 +68,9 @@ func jsonKind(field string) string {
 // ParseExportQuery parses an export request's query string strictly: known
 // parameters only, each at most once. Errors wrap ErrInvalid.
 func ParseExportQuery(raw string) (ExportQuery, error) {
-	if len(raw) > maxQueryBytes {
-		return ExportQuery{}, invalidf("query: longer than %d bytes", maxQueryBytes)
-	}
-	values, err := url.ParseQuery(raw)
+	values, err := params.Parse(raw, exportParams, maxQueryBytes)
 	if err != nil {
-		return ExportQuery{}, invalidf("query: malformed")
-	}
-	for name, vs := range values {
-		if !exportParams[name] {
-			return ExportQuery{}, invalidf("%s: unknown parameter", name)
-		}
-		if len(vs) > 1 {
-			return ExportQuery{}, invalidf("%s: given more than once", name)
-		}
+		return ExportQuery{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	var q ExportQuery
 	if q.After, err = ParseCursor(values.Get("after")); err != nil {
@@ -91,12 +81,8 @@ func ParseExportQuery(raw string) (ExportQuery, error) {
 			return ExportQuery{}, invalidf("rescan: must be true or false")
 		}
 	}
-	if s := values.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > MaxExportLimit {
-			return ExportQuery{}, invalidf("limit: must be an integer between 1 and %d", MaxExportLimit)
-		}
-		q.Limit = n
+	if q.Limit, err = params.Int(values, "limit", 1, MaxExportLimit); err != nil {
+		return ExportQuery{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	q.Filter = Filter{Survey: values.Get("survey"), Device: values.Get("device"), Location: values.Get("location")}
 	return q, q.Filter.Validate()
