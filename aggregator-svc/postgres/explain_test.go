@@ -36,9 +36,6 @@ func (n planNode) walk(f func(planNode)) {
 // most the page and one more row and discards none.
 func TestQueryPlansUseIndexes(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("seeds 20000 rows")
-	}
 	s := openStore(t)
 	// Four providers of 5000 rows each, and one of 100: only a filter that
 	// selects few rows needs an index of its own.

@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -63,11 +61,7 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 		ID: *id, ListenAddr: *listen, AdvertiseURL: *advertise, PostgresURL: *pg,
 		Coalesce: *coalesce, MaxPageBytes: *maxPage, RegisterTTL: *ttl, ShutdownTimeout: *grace,
 	}
-	for _, ep := range strings.Split(*etcd, ",") {
-		if ep = strings.TrimSpace(ep); ep != "" {
-			c.EtcdEndpoints = append(c.EtcdEndpoints, ep)
-		}
-	}
+	c.EtcdEndpoints = envflag.List(*etcd)
 	var err error
 	if c.ProviderTokens, err = parseTokens(*tokens); err != nil {
 		return config{}, err
@@ -99,12 +93,9 @@ func parseTokens(s string) (map[string]string, error) {
 }
 
 func (c *config) fill() error {
-	_, port, err := net.SplitHostPort(c.ListenAddr)
+	port, err := envflag.ListenPort(c.ListenAddr)
 	if err != nil {
-		return fmt.Errorf("listen-addr: %w", err)
-	}
-	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
-		return fmt.Errorf("listen-addr: bad port %q", port)
+		return err
 	}
 	if c.ID == "" {
 		host, _ := os.Hostname()

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -66,11 +64,7 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 		Attempts:        *attempts,
 		ShutdownTimeout: *grace,
 	}
-	for _, ep := range strings.Split(*etcd, ",") {
-		if ep = strings.TrimSpace(ep); ep != "" {
-			c.EtcdEndpoints = append(c.EtcdEndpoints, ep)
-		}
-	}
+	c.EtcdEndpoints = envflag.List(*etcd)
 	var err error
 	if c.LogLevel, err = observability.ParseLevel(*level); err != nil {
 		return config{}, fmt.Errorf("log-level: %w", err)
@@ -79,12 +73,8 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 }
 
 func (c config) validate() error {
-	_, port, err := net.SplitHostPort(c.ListenAddr)
-	if err != nil {
-		return fmt.Errorf("listen-addr: %w", err)
-	}
-	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
-		return fmt.Errorf("listen-addr: bad port %q", port)
+	if _, err := envflag.ListenPort(c.ListenAddr); err != nil {
+		return err
 	}
 	if len(c.EtcdEndpoints) == 0 {
 		return errors.New("etcd-endpoints: required; the aggregator replicas are found there")

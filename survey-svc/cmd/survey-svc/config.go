@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -69,11 +67,7 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 		RegisterTTL:     *ttl,
 		ShutdownTimeout: *grace,
 	}
-	for _, ep := range strings.Split(*etcd, ",") {
-		if ep = strings.TrimSpace(ep); ep != "" {
-			c.EtcdEndpoints = append(c.EtcdEndpoints, ep)
-		}
-	}
+	c.EtcdEndpoints = envflag.List(*etcd)
 	var err error
 	if c.LogLevel, err = observability.ParseLevel(*level); err != nil {
 		return config{}, fmt.Errorf("log-level: %w", err)
@@ -86,12 +80,9 @@ func (c *config) fill() error {
 	if !namePattern.MatchString(c.Name) {
 		return errors.New("name: must be 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit")
 	}
-	_, port, err := net.SplitHostPort(c.ListenAddr)
+	port, err := envflag.ListenPort(c.ListenAddr)
 	if err != nil {
-		return fmt.Errorf("listen-addr: %w", err)
-	}
-	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
-		return fmt.Errorf("listen-addr: bad port %q", port)
+		return err
 	}
 	if c.AdvertiseURL == "" {
 		c.AdvertiseURL = "http://127.0.0.1:" + port
