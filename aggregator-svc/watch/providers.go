@@ -14,102 +14,105 @@ import (
 	"xii/libs/discovery"
 )
 
-// Reasons a provider key is rejected, the values of the metric's reason
-// attribute.
+// Reasons a key is rejected, the values of the metric's reason attribute.
 const (
 	reasonName       = "name"       // the key's last segment is not a valid name
 	reasonDescriptor = "descriptor" // the value is not a valid Descriptor
+	reasonRetirement = "retirement" // the value is not a valid retirement
 )
 
+// Provider is one provider key's content. A key whose value is not a valid
+// descriptor is still a provider: it is configured, only unusably, and
+// Problem says why (Descriptor is then zero).
+type Provider struct {
+	Descriptor discovery.Descriptor
+	// Value is the key's value as written, for the aggregate's record of
+	// the provider.
+	Value string
+	// Problem is why Value is not a valid descriptor; "" when it is.
+	Problem string
+}
+
 // Providers follows discovery.ProvidersPrefix until ctx ends and calls
-// onChange with every valid provider, name to descriptor: once after the
-// first successful read, even when there are none, and again whenever the
-// set changes. Keys written by hand and leased self-registrations count
-// alike.
+// onChange with every provider, name to content: once after the first
+// successful read, even when there are none, and again whenever the set
+// changes. Keys written by hand and leased self-registrations count alike.
 //
-// A key with an invalid name or descriptor is left out of the set, logged
-// once per write and counted in the xii.discovery.rejected metric; it never
-// stops the others. Leaving it out rather than keeping its previous value
-// means every replica, whenever it started, sees the same set.
+// A key whose value is not a valid descriptor is delivered with its
+// Problem, logged once per write and counted in the xii.discovery.rejected
+// metric; it never stops the others. A key whose last segment is not a
+// valid name names no provider: it is left out, logged and counted.
 //
 // While etcd is unreachable onChange is not called, so the caller keeps the
 // last set; see Follow, which Providers is built on, for how it retries and
 // what it returns.
-func Providers(ctx context.Context, cli *clientv3.Client, opts Options, onChange func(map[string]discovery.Descriptor)) error {
+func Providers(ctx context.Context, cli *clientv3.Client, opts Options, onChange func(map[string]Provider)) error {
 	opts = opts.withDefaults()
-	mp := opts.MeterProvider
-	if mp == nil {
-		mp = noop.NewMeterProvider()
-	}
-	rejected, err := mp.Meter("xii/aggregator-svc/watch").Int64Counter("xii.discovery.rejected",
-		metric.WithDescription("Provider keys in etcd ignored for an invalid name or descriptor, by reason."))
+	rejected, err := rejectedCounter(opts.MeterProvider)
 	if err != nil {
-		return fmt.Errorf("providers: metric: %w", err)
+		return fmt.Errorf("providers: %w", err)
 	}
-	ps := &providerSet{
-		log:      opts.Logger,
-		rejected: rejected,
-		reported: map[string]int64{},
-		onChange: onChange,
-	}
+	rs := &rejections{log: opts.Logger, counter: rejected, reported: map[string]int64{}}
+	var last map[string]Provider
 	return Follow(ctx, cli, discovery.ProvidersPrefix, opts, func(kvs map[string]Entry) {
-		ps.update(ctx, kvs)
+		set := make(map[string]Provider, len(kvs))
+		for key, e := range kvs {
+			name, err := discovery.NameFromKey(discovery.ProvidersPrefix, key)
+			if err != nil {
+				rs.reject(ctx, key, e, reasonName, err)
+				continue
+			}
+			p := Provider{Value: e.Value}
+			if p.Descriptor, err = discovery.ParseDescriptor([]byte(e.Value)); err != nil {
+				rs.reject(ctx, key, e, reasonDescriptor, err)
+				p.Problem = err.Error()
+			}
+			set[name] = p
+		}
+		rs.forgetGone(kvs)
+		if last != nil && maps.Equal(set, last) {
+			return
+		}
+		last = maps.Clone(set)
+		onChange(set)
 	})
 }
 
-// providerSet turns the content of the providers prefix into descriptors.
-type providerSet struct {
-	log      *slog.Logger
-	rejected metric.Int64Counter
-	reported map[string]int64 // rejected key to the revision already reported
-	onChange func(map[string]discovery.Descriptor)
-	last     map[string]discovery.Descriptor // nil until the first delivery
+func rejectedCounter(mp metric.MeterProvider) (metric.Int64Counter, error) {
+	if mp == nil {
+		mp = noop.NewMeterProvider()
+	}
+	c, err := mp.Meter("xii/aggregator-svc/watch").Int64Counter("xii.discovery.rejected",
+		metric.WithDescription("Keys in etcd ignored or unusable for an invalid name or value, by reason."))
+	if err != nil {
+		return nil, fmt.Errorf("metric: %w", err)
+	}
+	return c, nil
 }
 
-func (ps *providerSet) update(ctx context.Context, kvs map[string]Entry) {
-	set := make(map[string]discovery.Descriptor, len(kvs))
-	for key, e := range kvs {
-		name, d, reason, err := decode(key, e)
-		if err != nil {
-			ps.reject(ctx, key, e, reason, err)
-			continue
-		}
-		delete(ps.reported, key)
-		set[name] = d
-	}
-	for key := range ps.reported {
-		if _, ok := kvs[key]; !ok {
-			delete(ps.reported, key)
-		}
-	}
-	if ps.last != nil && maps.Equal(set, ps.last) {
-		return
-	}
-	ps.last = maps.Clone(set)
-	ps.onChange(set)
-}
-
-// reject logs and counts an invalid key, once per write: a re-read after
+// rejections logs and counts invalid keys, once per write: a re-read after
 // an outage finds the same write again.
-func (ps *providerSet) reject(ctx context.Context, key string, e Entry, reason string, err error) {
-	if ps.reported[key] == e.ModRevision {
-		return
-	}
-	ps.reported[key] = e.ModRevision
-	ps.log.Warn("provider key ignored", "provider_key", key, "reason", reason, "err", err)
-	ps.rejected.Add(ctx, 1, metric.WithAttributes(attribute.String("reason", reason)))
+type rejections struct {
+	log      *slog.Logger
+	counter  metric.Int64Counter
+	reported map[string]int64 // rejected key to the revision already reported
 }
 
-// decode returns the name and descriptor of a provider key, or the reason
-// it is invalid and the error.
-func decode(key string, e Entry) (string, discovery.Descriptor, string, error) {
-	name, err := discovery.NameFromKey(discovery.ProvidersPrefix, key)
-	if err != nil {
-		return "", discovery.Descriptor{}, reasonName, err
+func (rs *rejections) reject(ctx context.Context, key string, e Entry, reason string, err error) {
+	if rs.reported[key] == e.ModRevision {
+		return
 	}
-	d, err := discovery.ParseDescriptor([]byte(e.Value))
-	if err != nil {
-		return "", discovery.Descriptor{}, reasonDescriptor, err
+	rs.reported[key] = e.ModRevision
+	rs.log.Warn("etcd key rejected", "etcd_key", key, "reason", reason, "err", err)
+	rs.counter.Add(ctx, 1, metric.WithAttributes(attribute.String("reason", reason)))
+}
+
+// forgetGone drops what was reported of keys no longer present, so that a
+// key written again with the same bad value is reported again.
+func (rs *rejections) forgetGone(kvs map[string]Entry) {
+	for key, rev := range rs.reported {
+		if e, ok := kvs[key]; !ok || e.ModRevision != rev {
+			delete(rs.reported, key)
+		}
 	}
-	return name, d, "", nil
 }

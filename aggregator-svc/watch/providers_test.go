@@ -17,7 +17,7 @@ import (
 
 // providers is a running watch.Providers and what it reports.
 type providers struct {
-	sets   *recorder[map[string]discovery.Descriptor]
+	sets   *recorder[map[string]watch.Provider]
 	reader *sdkmetric.ManualReader
 	logs   *watchtest.Logs
 }
@@ -27,7 +27,7 @@ type providers struct {
 func startProviders(t *testing.T, cli *clientv3.Client, progress ...time.Duration) *providers {
 	t.Helper()
 	p := &providers{
-		sets:   newRecorder[map[string]discovery.Descriptor](),
+		sets:   newRecorder[map[string]watch.Provider](),
 		reader: sdkmetric.NewManualReader(),
 		logs:   &watchtest.Logs{},
 	}
@@ -52,7 +52,7 @@ func startProviders(t *testing.T, cli *clientv3.Client, progress ...time.Duratio
 // waitFor waits up to within for the set to be exactly want, name to URL.
 func (p *providers) waitFor(t *testing.T, within time.Duration, want map[string]string) {
 	t.Helper()
-	p.sets.wait(t, within, fmt.Sprintf("providers %v", want), func(got map[string]discovery.Descriptor) bool {
+	p.sets.wait(t, within, fmt.Sprintf("providers %v", want), func(got map[string]watch.Provider) bool {
 		return sameSet(got, want)
 	})
 }
@@ -73,12 +73,28 @@ func (p *providers) onlyChanges(t *testing.T) {
 	}
 }
 
-func sameSet(got map[string]discovery.Descriptor, want map[string]string) bool {
+// misconfigured, as the URL a test wants, stands for a provider delivered
+// with a Problem.
+const misconfigured = "(misconfigured)"
+
+// sameSet reports whether got holds exactly the providers of want, name
+// to URL or misconfigured.
+func sameSet(got map[string]watch.Provider, want map[string]string) bool {
 	if len(got) != len(want) {
 		return false
 	}
 	for name, url := range want {
-		if d, ok := got[name]; !ok || d.URL != url || d.Dialect != discovery.DialectXII {
+		p, ok := got[name]
+		if !ok {
+			return false
+		}
+		if url == misconfigured {
+			if p.Problem == "" {
+				return false
+			}
+			continue
+		}
+		if p.Problem != "" || p.Descriptor.URL != url || p.Descriptor.Dialect != discovery.DialectXII {
 			return false
 		}
 	}
@@ -117,7 +133,7 @@ func TestProvidersInitialSet(t *testing.T) {
 		{"valid and malformed", map[string]string{
 			"blue":   `{"url":"http://127.0.0.1:1101","dialect":"xii-v1"}`,
 			"broken": `{"url":`,
-		}, map[string]string{"blue": "http://127.0.0.1:1101"}},
+		}, map[string]string{"blue": "http://127.0.0.1:1101", "broken": misconfigured}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -187,19 +203,21 @@ func TestProvidersFollowChanges(t *testing.T) {
 	}
 }
 
-func TestProvidersIgnoreMalformed(t *testing.T) {
+// A bad value is a misconfigured provider, delivered with its problem; a
+// bad name is no provider at all.
+func TestProvidersReportMalformed(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name, key, value, reason string
 		want                     map[string]string // besides "late", added after
 	}{
-		{"bad json", "broken", `{"url":"http://x"`, "descriptor", map[string]string{"good": "http://good:1"}},
-		{"unknown dialect", "odd", `{"url":"http://x","dialect":"surveymonkey"}`, "descriptor", map[string]string{"good": "http://good:1"}},
-		{"relative url", "rel", `{"url":"/export","dialect":"xii-v1"}`, "descriptor", map[string]string{"good": "http://good:1"}},
-		{"url with credentials", "creds", `{"url":"https://u:p@x","dialect":"typeform"}`, "descriptor", map[string]string{"good": "http://good:1"}},
+		{"bad json", "broken", `{"url":"http://x"`, "descriptor", map[string]string{"good": "http://good:1", "broken": misconfigured}},
+		{"unknown dialect", "odd", `{"url":"http://x","dialect":"surveymonkey"}`, "descriptor", map[string]string{"good": "http://good:1", "odd": misconfigured}},
+		{"relative url", "rel", `{"url":"/export","dialect":"xii-v1"}`, "descriptor", map[string]string{"good": "http://good:1", "rel": misconfigured}},
+		{"url with credentials", "creds", `{"url":"https://u:p@x","dialect":"typeform"}`, "descriptor", map[string]string{"good": "http://good:1", "creds": misconfigured}},
 		{"name starting with a dot", ".hidden", `{"url":"http://x","dialect":"xii-v1"}`, "name", map[string]string{"good": "http://good:1"}},
 		{"nested key", "a/b", `{"url":"http://x","dialect":"xii-v1"}`, "name", map[string]string{"good": "http://good:1"}},
-		{"overwrites a valid provider", "good", `not json`, "descriptor", map[string]string{}},
+		{"overwrites a valid provider", "good", `not json`, "descriptor", map[string]string{"good": misconfigured}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -229,14 +247,14 @@ func TestProvidersIgnoreMalformed(t *testing.T) {
 			if n := p.rejected(t, tt.reason); n != 1 {
 				t.Errorf("rejection counted %d times, want once", n)
 			}
-			if lines := p.logs.Lines(`"provider_key":"`+key+`"`, `"reason":"`+tt.reason+`"`); len(lines) != 1 {
+			if lines := p.logs.Lines(`"etcd_key":"`+key+`"`, `"reason":"`+tt.reason+`"`); len(lines) != 1 {
 				t.Errorf("%d log lines name %s with reason %s, want 1; log:\n%s", len(lines), key, tt.reason, p.logs)
 			}
 			p.onlyChanges(t)
 			for _, set := range p.sets.history() {
 				for name := range set {
-					if name != "good" && name != "late" {
-						t.Errorf("malformed key delivered as %q: %v", name, set)
+					if _, ok := want[name]; !ok {
+						t.Errorf("key delivered as provider %q: %v", name, set)
 					}
 				}
 			}

@@ -10,6 +10,9 @@ import (
 const (
 	ProvidersPrefix = "/xii/providers/"
 	ServicesPrefix  = "/xii/services/"
+	// RetiredPrefix holds the providers taken out of the freshness
+	// guarantee on purpose; see RetiredKey.
+	RetiredPrefix = "/xii/retired/"
 )
 
 // MaxNameLen is the longest valid name, in bytes.
@@ -17,6 +20,17 @@ const MaxNameLen = 64
 
 // ProviderKey returns the etcd key of the provider name.
 func ProviderKey(name string) string { return ProvidersPrefix + name }
+
+// RetiredKey returns the etcd key that retires the provider name: the
+// aggregator stops covering it, and keeps or deletes its rows as the value
+// says (RetireKeep or RetireDelete).
+func RetiredKey(name string) string { return RetiredPrefix + name }
+
+// Values of a retired key. An empty value keeps the rows.
+const (
+	RetireKeep   = "keep"
+	RetireDelete = "delete"
+)
 
 // ServiceKey returns the etcd key of the internal service name.
 func ServiceKey(name string) string { return ServicesPrefix + name }
