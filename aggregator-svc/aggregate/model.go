@@ -24,6 +24,9 @@ var (
 	// ErrConflict: the provider's cursor moved since it was read (another
 	// replica applied a page first). Nothing was written.
 	ErrConflict = errors.New("provider cursor moved")
+	// ErrRetired: the provider was retired; its pages are no longer
+	// stored. Nothing was written.
+	ErrRetired = errors.New("provider retired")
 )
 
 // Response is one aggregated survey response.
@@ -90,6 +93,16 @@ type Group struct {
 type Stats struct {
 	Groups []Group `json:"groups"`
 	Total  int64   `json:"total"`
+}
+
+// KnownProvider is the aggregate's durable record of one provider the
+// freshness guarantee covers, or covered until it was retired.
+type KnownProvider struct {
+	Name string
+	// Descriptor is the provider's etcd value when it was last seen there,
+	// as written; "" if it was only ever known from a synced cursor.
+	Descriptor string
+	Retired    bool
 }
 
 // Reader reads the aggregate.

@@ -13,8 +13,11 @@ const (
 	StatusOK          SyncStatus = "ok"           // caught up by a round that started after the request
 	StatusTimeout     SyncStatus = "timeout"      // not caught up within the deadline
 	StatusError       SyncStatus = "error"        // the provider answered something unusable, or storing failed
-	StatusUnavailable SyncStatus = "unavailable"  // the provider could not be reached
+	StatusUnavailable SyncStatus = "unavailable"  // the provider could not be reached, or is not registered
 	StatusCircuitOpen SyncStatus = "circuit_open" // recent failures: not asked at all for now
+	// StatusMisconfigured: the provider is configured, but its descriptor
+	// cannot be used (bad JSON, unknown dialect, a missing credential).
+	StatusMisconfigured SyncStatus = "misconfigured"
 )
 
 // ProviderSync is one provider's part of a SyncReport.
@@ -36,8 +39,9 @@ type ProviderSync struct {
 
 // SyncReport is the outcome of one sync.
 type SyncReport struct {
-	// Complete is true when every provider is ok: an answer read after
-	// this sync holds everything acknowledged before it began.
+	// Complete is true when every covered provider is ok and the covered
+	// set is confirmed: an answer read after this sync holds everything
+	// acknowledged before it began.
 	Complete  bool                    `json:"complete"`
 	Providers map[string]ProviderSync `json:"providers"`
 }

@@ -32,7 +32,7 @@ const (
 	// response serialises replicas applying pages of the same provider, so
 	// their upserts can never deadlock on each other's rows.
 	ensureCursor = `INSERT INTO provider_cursors (provider) VALUES ($1) ON CONFLICT (provider) DO NOTHING`
-	lockCursor   = `SELECT cursor FROM provider_cursors WHERE provider = $1 FOR UPDATE`
+	lockCursor   = `SELECT cursor, retired FROM provider_cursors WHERE provider = $1 FOR UPDATE`
 	moveCursor   = `UPDATE provider_cursors SET cursor = $2, updated_at = now() WHERE provider = $1`
 )
 
@@ -42,7 +42,8 @@ const (
 // page holds one ProviderID more than once, the last occurrence wins.
 //
 // Errors: aggregate.ErrConflict when the stored cursor is not `from` (another
-// replica applied a page first; nothing was written), aggregate.ErrInvalid
+// replica applied a page first; nothing was written), aggregate.ErrRetired
+// when the provider was retired (nothing was written), aggregate.ErrInvalid
 // for an empty provider or a record the aggregate cannot hold (nothing was
 // written), the error of Hooks.BeforeCommit, or a database error. After a
 // database error at COMMIT the page may or may not be stored: retrying
@@ -90,8 +91,12 @@ func (s *Store) applyPage(ctx context.Context, provider, from, next string, reco
 		return Applied{}, fmt.Errorf("create cursor: %w", err)
 	}
 	var stored string
-	if err := tx.QueryRowContext(ctx, lockCursor, provider).Scan(&stored); err != nil {
+	var retired bool
+	if err := tx.QueryRowContext(ctx, lockCursor, provider).Scan(&stored, &retired); err != nil {
 		return Applied{}, fmt.Errorf("lock cursor: %w", err)
+	}
+	if retired {
+		return Applied{}, aggregate.ErrRetired
 	}
 	if stored != from {
 		return Applied{}, fmt.Errorf("%w: it is no longer the cursor the page was fetched from", aggregate.ErrConflict)

@@ -61,6 +61,11 @@ func newMetrics(mp metric.MeterProvider, s *Syncer) (*metrics, error) {
 			}
 			o.ObserveInt64(breaker, breakerState(p.breaker.State()), attrs)
 		}
+		for name, syncedAt := range s.lastSynced { // covered, not synced now
+			if !syncedAt.IsZero() {
+				o.ObserveFloat64(lag, time.Since(syncedAt).Seconds(), metric.WithAttributes(attribute.String("provider", name)))
+			}
+		}
 		return nil
 	}, lag, breaker)
 	if err != nil {

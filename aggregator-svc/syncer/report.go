@@ -30,6 +30,16 @@ func (p *providerSync) report(res roundResult) aggregate.ProviderSync {
 	return rep
 }
 
+// missingReport is what every waiter is told of a covered provider that is
+// not synced; syncedAt is when it was last caught up, zero if never.
+func missingReport(m Missing, syncedAt time.Time) aggregate.ProviderSync {
+	rep := aggregate.ProviderSync{Status: m.Status, Error: m.Reason, SyncedAt: syncedAt}
+	if !syncedAt.IsZero() {
+		rep.LagMS = time.Since(syncedAt).Milliseconds()
+	}
+	return rep
+}
+
 // classify maps a round's error to its Status.
 func classify(err error) aggregate.SyncStatus {
 	switch {
@@ -50,7 +60,7 @@ func classify(err error) aggregate.SyncStatus {
 func reason(err error) string {
 	for _, known := range []error{
 		provider.ErrUnauthorized, provider.ErrRateLimited, provider.ErrRejected, provider.ErrBadPage, provider.ErrUnavailable,
-		gobreaker.ErrOpenState, gobreaker.ErrTooManyRequests,
+		aggregate.ErrRetired, gobreaker.ErrOpenState, gobreaker.ErrTooManyRequests,
 	} {
 		if errors.Is(err, known) {
 			return known.Error()

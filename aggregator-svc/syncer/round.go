@@ -50,6 +50,13 @@ func newProviderSync(s *Syncer, src Source) *providerSync {
 	return p
 }
 
+// lastSyncedAt is when the provider was last caught up, zero if never.
+func (p *providerSync) lastSyncedAt() time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.syncedAt
+}
+
 // await returns once a round that started after await was called has
 // finished, or ctx is done, whichever is first.
 func (p *providerSync) await(ctx context.Context) aggregate.ProviderSync {

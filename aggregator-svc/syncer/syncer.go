@@ -15,6 +15,8 @@ package syncer
 import (
 	"context"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -51,6 +53,28 @@ type Source struct {
 	Source  provider.Source
 }
 
+// Set is the set of providers a Sync covers: the freshness guarantee's
+// "every provider", not only those that can be synced now.
+type Set struct {
+	// Confirmed is true once the set is known to be whole: this replica has
+	// read the providers from etcd at least once. Until then no Sync is
+	// Complete, even over an empty set.
+	Confirmed bool
+	// Sources are the providers to sync.
+	Sources []Source
+	// Missing are the covered providers that cannot be synced now (not
+	// registered, misconfigured), each reported with its status and
+	// reason; a Sync with any of them is not Complete.
+	Missing []Missing
+}
+
+// Missing is a covered provider that is not synced, and why.
+type Missing struct {
+	Name   string
+	Status aggregate.SyncStatus // StatusUnavailable or StatusMisconfigured
+	Reason string               // short, credential-free, for clients
+}
+
 // Options configure a Syncer.
 type Options struct {
 	Store  Store
@@ -71,19 +95,25 @@ type Syncer struct {
 	gate    *gate
 
 	mu        sync.Mutex
+	confirmed bool
 	providers map[string]*providerSync
+	missing   []Missing
+	// lastSynced is when each missing provider was last caught up on this
+	// replica, for its lag; zero if never.
+	lastSynced map[string]time.Time
 }
 
-// New returns a Syncer with no providers; see SetSources.
+// New returns a Syncer with an unconfirmed, empty set; see SetProviders.
 func New(opts Options) (*Syncer, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Syncer{
-		opts:      opts,
-		tracer:    opts.TracerProvider.Tracer("xii/aggregator-svc/syncer"),
-		gate:      newGate(opts.Tuning().MaxConcurrency),
-		providers: map[string]*providerSync{},
+		opts:       opts,
+		tracer:     opts.TracerProvider.Tracer("xii/aggregator-svc/syncer"),
+		gate:       newGate(opts.Tuning().MaxConcurrency),
+		providers:  map[string]*providerSync{},
+		lastSynced: map[string]time.Time{},
 	}
 	m, err := newMetrics(opts.MeterProvider, s)
 	if err != nil {
@@ -93,31 +123,46 @@ func New(opts Options) (*Syncer, error) {
 	return s, nil
 }
 
-// SetSources replaces the set of providers. Rounds already running for a
+// SetProviders replaces the covered set. Rounds already running for a
 // removed or replaced provider finish for those waiting on them.
-func (s *Syncer) SetSources(sources []Source) {
+func (s *Syncer) SetProviders(set Set) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	next := make(map[string]*providerSync, len(sources))
-	for _, src := range sources {
+	next := make(map[string]*providerSync, len(set.Sources))
+	for _, src := range set.Sources {
 		if p, ok := s.providers[src.Name]; ok && p.src.Version == src.Version {
 			next[src.Name] = p
 			continue
 		}
-		next[src.Name] = newProviderSync(s, src)
+		p := newProviderSync(s, src)
+		if old, ok := s.providers[src.Name]; ok {
+			p.syncedAt = old.lastSyncedAt()
+		} else {
+			p.syncedAt = s.lastSynced[src.Name]
+		}
+		next[src.Name] = p
 	}
-	s.providers = next
+	lastSynced := make(map[string]time.Time, len(set.Missing))
+	for _, m := range set.Missing {
+		if p, ok := s.providers[m.Name]; ok {
+			lastSynced[m.Name] = p.lastSyncedAt()
+		} else {
+			lastSynced[m.Name] = s.lastSynced[m.Name]
+		}
+	}
+	s.confirmed, s.providers, s.missing, s.lastSynced = set.Confirmed, next, slices.Clone(set.Missing), lastSynced
 }
 
-// Providers returns the names of the current providers.
+// SetSources is SetProviders of a confirmed set of sources only.
+func (s *Syncer) SetSources(sources []Source) {
+	s.SetProviders(Set{Confirmed: true, Sources: sources})
+}
+
+// Providers returns the names of the providers being synced.
 func (s *Syncer) Providers() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	names := make([]string, 0, len(s.providers))
-	for name := range s.providers {
-		names = append(names, name)
-	}
-	return names
+	return slices.Collect(maps.Keys(s.providers))
 }
 
 // Sync brings every current provider up to date, within ctx's deadline,
@@ -130,9 +175,13 @@ func (s *Syncer) Sync(ctx context.Context) aggregate.SyncReport {
 	for _, p := range s.providers {
 		ps = append(ps, p)
 	}
+	confirmed, missing := s.confirmed, s.missing
+	missingSince := maps.Clone(s.lastSynced)
 	s.mu.Unlock()
 
-	ctx, span := s.tracer.Start(ctx, "sync", trace.WithAttributes(attribute.Int("xii.providers", len(ps))))
+	ctx, span := s.tracer.Start(ctx, "sync", trace.WithAttributes(
+		attribute.Int("xii.providers", len(ps)+len(missing)),
+		attribute.Bool("xii.providers.confirmed", confirmed)))
 	defer span.End()
 
 	type result struct {
@@ -143,8 +192,13 @@ func (s *Syncer) Sync(ctx context.Context) aggregate.SyncReport {
 	for _, p := range ps {
 		go func() { results <- result{p.src.Name, p.await(ctx)} }()
 	}
-	rep := aggregate.SyncReport{Complete: true, Providers: make(map[string]aggregate.ProviderSync, len(ps))}
+	rep := aggregate.SyncReport{Complete: confirmed, Providers: make(map[string]aggregate.ProviderSync, len(ps)+len(missing))}
 	var incomplete []string
+	for _, m := range missing {
+		rep.Providers[m.Name] = missingReport(m, missingSince[m.Name])
+		rep.Complete = false
+		incomplete = append(incomplete, m.Name)
+	}
 	for range ps {
 		r := <-results
 		rep.Providers[r.name] = r.rep
@@ -153,6 +207,7 @@ func (s *Syncer) Sync(ctx context.Context) aggregate.SyncReport {
 			incomplete = append(incomplete, r.name)
 		}
 	}
+	slices.Sort(incomplete)
 	span.SetAttributes(attribute.Bool("xii.sync.complete", rep.Complete), attribute.StringSlice("xii.sync.incomplete", incomplete))
 	if !rep.Complete {
 		span.SetStatus(codes.Error, "incomplete sync")

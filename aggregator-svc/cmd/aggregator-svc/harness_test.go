@@ -3,15 +3,19 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -104,77 +108,134 @@ func uniqueName(prefix string) string { return pgtest.RandomName(prefix) }
 // returns its base URL.
 func startSurvey(t *testing.T, name string, log io.Writer) string {
 	t.Helper()
-	addr := freeAddr(t)
+	s := survey{name: name, addr: freeAddr(t), db: pgtest.NewDatabase(t)}
+	s.start(t, log)
+	return s.url()
+}
+
+// survey is a survey-svc instance that can be killed and started again
+// with the same address and database.
+type survey struct {
+	name, addr, db string
+	proc           *launch.Process
+}
+
+func (s *survey) url() string { return "http://" + s.addr }
+
+// start runs the instance and waits until it is ready; it is stopped when
+// t ends.
+func (s *survey) start(t *testing.T, log io.Writer) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
 	p, err := launch.Start(ctx, launch.Spec{
-		Name: name,
+		Name: s.name,
 		Path: surveyPath,
 		Env: []string{
-			"XII_NAME=" + name,
-			"XII_LISTEN_ADDR=" + addr,
-			"XII_POSTGRES_URL=" + pgtest.NewDatabase(t),
+			"XII_NAME=" + s.name,
+			"XII_LISTEN_ADDR=" + s.addr,
+			"XII_POSTGRES_URL=" + s.db,
 			"XII_ETCD_ENDPOINTS=" + strings.Join(etcd.Endpoints(), ","),
 			"XII_REGISTER_TTL=2s",
 			"OTEL_TRACES_EXPORTER=none",
 		},
-		ReadyURL: "http://" + addr + "/readyz",
+		ReadyURL: s.url() + "/readyz",
 		Log:      log,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.proc = p
 	t.Cleanup(func() {
-		if err := p.Stop(20 * time.Second); err != nil {
-			t.Errorf("stop %s: %v", name, err)
+		if err := p.Stop(20 * time.Second); err != nil && !s.killed(p) {
+			t.Errorf("stop %s: %v", s.name, err)
 		}
 	})
-	return "http://" + addr
+}
+
+// kill sends SIGKILL and waits for the process to exit.
+func (s *survey) kill(t *testing.T) {
+	t.Helper()
+	if err := s.proc.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-s.proc.Done()
+}
+
+// killed reports whether p was ended by kill.
+func (s *survey) killed(p *launch.Process) bool {
+	var exit *exec.ExitError
+	if !errors.As(p.Err(), &exit) {
+		return false
+	}
+	ws, ok := exit.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
 }
 
 // aggregator is an in-process aggregator-svc.
 type aggregator struct {
 	url  string
+	db   string // its aggregate database
 	stop context.CancelFunc
 	done chan error
 }
 
 // startAggregator runs the aggregator with a fresh database, the shared
-// etcd and args, and waits until it is ready and knows want providers.
+// etcd and args, and waits until it is ready.
 func startAggregator(t *testing.T, log io.Writer, args ...string) *aggregator {
+	t.Helper()
+	a := launchAggregator(t, log, nil, args...)
+	waitFor(t, "aggregator readiness", func() bool { return a.status("/readyz") == 200 })
+	return a
+}
+
+// launchAggregator runs the aggregator with a fresh database and the
+// shared etcd, unless env says otherwise, and returns once it serves
+// (alive, not necessarily ready). It is stopped when t ends.
+func launchAggregator(t *testing.T, log io.Writer, env map[string]string, args ...string) *aggregator {
 	t.Helper()
 	addr := freeAddr(t)
 	ctx, stop := context.WithCancel(context.Background())
-	a := &aggregator{url: "http://" + addr, stop: stop, done: make(chan error, 1)}
-	env := map[string]string{
+	vars := map[string]string{
 		"XII_LISTEN_ADDR":    addr,
-		"XII_POSTGRES_URL":   pgtest.NewDatabase(t),
 		"XII_ETCD_ENDPOINTS": strings.Join(etcd.Endpoints(), ","),
 		"XII_ID":             uniqueName("agg-"),
 		"XII_LOG_LEVEL":      "warn",
 	}
-	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	maps.Copy(vars, env)
+	if vars["XII_POSTGRES_URL"] == "" {
+		vars["XII_POSTGRES_URL"] = pgtest.NewDatabase(t)
+	}
+	a := &aggregator{url: "http://" + addr, db: vars["XII_POSTGRES_URL"], stop: stop, done: make(chan error, 1)}
+	lookup := func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
 	go func() { a.done <- run(ctx, args, lookup, log, log) }()
-	t.Cleanup(func() {
-		stop()
-		select {
-		case err := <-a.done:
-			if err != nil {
-				t.Errorf("aggregator run() = %v", err)
+	var once sync.Once
+	a.stop = func() {
+		once.Do(func() {
+			stop()
+			select {
+			case err := <-a.done:
+				if err != nil {
+					t.Errorf("aggregator run() = %v", err)
+				}
+			case <-time.After(waitLimit):
+				t.Error("aggregator did not stop")
 			}
-		case <-time.After(waitLimit):
-			t.Error("aggregator did not stop")
-		}
-	})
-	waitFor(t, "aggregator readiness", func() bool {
-		resp, err := http.Get(a.url + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
+		})
+	}
+	t.Cleanup(a.stop)
+	waitFor(t, "aggregator to serve", func() bool { return a.status("/healthz") == 200 })
 	return a
+}
+
+// status returns the status of GET path, 0 if there was no answer.
+func (a *aggregator) status(path string) int {
+	resp, err := http.Get(a.url + path)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {

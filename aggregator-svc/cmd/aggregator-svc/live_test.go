@@ -8,9 +8,10 @@ import (
 	"testing"
 
 	"xii/aggregator-svc/tuning"
+	"xii/libs/discovery"
 )
 
-// TestLiveEtcdChanges: providers added and removed by hand and settings
+// TestLiveEtcdChanges: providers added and retired by hand and settings
 // changed with etcdctl-equivalent puts take effect without a restart.
 func TestLiveEtcdChanges(t *testing.T) {
 	log := newTestLog(t)
@@ -34,10 +35,19 @@ func TestLiveEtcdChanges(t *testing.T) {
 	if _, err := cli.Delete(ctx, "/xii/providers/"+manual); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the deleted provider to go", func() bool {
+	// Deleted, it is still covered (unavailable) until it is retired.
+	waitFor(t, "the deleted provider unavailable", func() bool {
+		got, _ := agg.query(t, "limit", "1", "timeout", "300ms")
+		return got.Sync.Providers[manual].Status == "unavailable" && !got.Sync.Complete
+	})
+	if _, err := cli.Put(ctx, discovery.RetiredKey(manual), discovery.RetireKeep); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Delete(context.Background(), discovery.RetiredKey(manual)) })
+	waitFor(t, "the retired provider to go", func() bool {
 		got, _ := agg.query(t, "limit", "1")
 		_, ok := got.Sync.Providers[manual]
-		return !ok
+		return !ok && got.Sync.Complete
 	})
 
 	// page_size=2 makes the next round of 5 new rows take 3 pages.

@@ -13,6 +13,7 @@ import (
 	"xii/aggregator-svc/aggregate"
 	"xii/aggregator-svc/leader"
 	"xii/aggregator-svc/postgres"
+	"xii/aggregator-svc/roster"
 	"xii/aggregator-svc/syncer"
 	"xii/aggregator-svc/tuning"
 	"xii/aggregator-svc/watch"
@@ -79,7 +80,18 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if err != nil {
 		return err
 	}
-	sources := newSourceBuilder(cfg, tel, logger)
+	sources := newSourceBuilder(cfg, tel)
+	known, err := roster.New(roster.Options{
+		Store: store, Build: sources.build, Apply: syn.SetProviders, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	// The providers the aggregate has known are covered from the first
+	// answer on, whatever etcd says or fails to say.
+	if err := known.Load(ctx); err != nil {
+		return err
+	}
 	elector, err := leader.New(etcd, leader.Config{ID: cfg.ID, Logger: logger})
 	if err != nil {
 		return err
@@ -101,14 +113,16 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	server := httpserver.New(httpserver.Routes{
 		API:     tel.HTTPHandler(aggregate.NewHTTPHandler(endpoints, logger)),
 		Metrics: tel.MetricsHandler(),
-		Ready:   store.Ping,
+		Ready: func(ctx context.Context) error {
+			return errors.Join(store.Ping(ctx), known.Ready(ctx))
+		},
 	}, logger)
 
 	// Background work outlives ctx until the server has drained.
 	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBackground()
 	var wg sync.WaitGroup
-	errs := make(chan error, 5)
+	errs := make(chan error, 7)
 	goBackground := func(name string, f func(context.Context) error) {
 		wg.Go(func() {
 			if err := f(bg); err != nil && bg.Err() == nil {
@@ -116,14 +130,24 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 			}
 		})
 	}
+	watchOpts := watch.Options{Logger: logger, MeterProvider: tel.MeterProvider}
 	goBackground("watch providers", func(ctx context.Context) error {
-		return watch.Providers(ctx, etcd, watch.Options{Logger: logger, MeterProvider: tel.MeterProvider},
-			func(ds map[string]discovery.Descriptor) { syn.SetSources(sources.build(ds)) })
+		return watch.Providers(ctx, etcd, watchOpts, known.SetProviders)
 	})
+	goBackground("watch retired", func(ctx context.Context) error {
+		return watch.Retired(ctx, etcd, watchOpts, known.SetRetired)
+	})
+	goBackground("record providers", known.Run)
 	goBackground("watch tuning", func(ctx context.Context) error { return live.Run(ctx, etcd) })
 	goBackground("leader election", elector.Run)
 	goBackground("poll", func(ctx context.Context) error { syn.Poll(ctx, elector.IsLeader); return nil })
 	goBackground("register", func(ctx context.Context) error {
+		// A replica the dashboard finds must know its providers.
+		select {
+		case <-known.Confirmed():
+		case <-ctx.Done():
+			return nil
+		}
 		if err := registrar.Run(ctx); err != nil {
 			// The lease expires by itself; not worth a failed exit.
 			logger.Warn("deregister", "err", err)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -26,10 +25,9 @@ type sourceBuilder struct {
 	client       *http.Client
 	tokens       map[string]string
 	maxPageBytes int64
-	logger       *slog.Logger
 }
 
-func newSourceBuilder(cfg config, tel *observability.Telemetry, logger *slog.Logger) *sourceBuilder {
+func newSourceBuilder(cfg config, tel *observability.Telemetry) *sourceBuilder {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = 64
 	transport.ResponseHeaderTimeout = time.Minute // the request's context is the real bound
@@ -37,26 +35,20 @@ func newSourceBuilder(cfg config, tel *observability.Telemetry, logger *slog.Log
 		client:       &http.Client{Transport: tel.Transport(transport)},
 		tokens:       cfg.ProviderTokens,
 		maxPageBytes: cfg.MaxPageBytes,
-		logger:       logger,
 	}
 }
 
-// build returns a source per usable descriptor; one that cannot be used is
-// logged and left out, never fatal.
-func (b *sourceBuilder) build(ds map[string]discovery.Descriptor) []syncer.Source {
-	sources := make([]syncer.Source, 0, len(ds))
-	for name, d := range ds {
-		src, err := provider.New(name, provider.Descriptor{URL: d.URL, Dialect: d.Dialect}, provider.Options{
-			HTTPClient:   b.client,
-			Token:        b.tokens[name],
-			MaxPageBytes: b.maxPageBytes,
-		})
-		if err != nil {
-			b.logger.Warn("provider ignored", "provider", name, "err", err)
-			continue
-		}
-		sources = append(sources, syncer.Source{Name: name, Dialect: d.Dialect, Version: d.Dialect + " " + d.URL, Source: src})
+// build returns the source of the provider name described by d; an error
+// makes the provider misconfigured and is shown to clients, so it never
+// holds a token.
+func (b *sourceBuilder) build(name string, d discovery.Descriptor) (syncer.Source, error) {
+	src, err := provider.New(name, provider.Descriptor{URL: d.URL, Dialect: d.Dialect}, provider.Options{
+		HTTPClient:   b.client,
+		Token:        b.tokens[name],
+		MaxPageBytes: b.maxPageBytes,
+	})
+	if err != nil {
+		return syncer.Source{}, err
 	}
-	b.logger.Info("providers", "count", len(sources))
-	return sources
+	return syncer.Source{Name: name, Dialect: d.Dialect, Version: d.Dialect + " " + d.URL, Source: src}, nil
 }
