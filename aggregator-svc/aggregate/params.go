@@ -16,6 +16,9 @@ import (
 const (
 	DefaultTimeout = 2 * time.Second
 	MaxTimeout     = 30 * time.Second
+	// MinTimeout leaves a read of the aggregate a chance: below it an
+	// answer could only ever be a timeout.
+	MinTimeout = 10 * time.Millisecond
 	maxQueryBytes  = 4096
 	maxCursorBytes = 512
 )
@@ -101,8 +104,8 @@ func ParseTimeout(v url.Values, header string) (time.Duration, error) {
 		return DefaultTimeout, nil
 	}
 	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 || d > MaxTimeout {
-		return 0, invalidf("timeout: must be a duration such as 1500ms, at most %v", MaxTimeout)
+	if err != nil || d < MinTimeout || d > MaxTimeout {
+		return 0, invalidf("timeout: must be a duration such as 1500ms, from %v to %v", MinTimeout, MaxTimeout)
 	}
 	return d, nil
 }

@@ -147,6 +147,7 @@ func TestBadRequests(t *testing.T) {
 		{"GET", "/api/v1/responses?since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z", 400, "since: must be before until"},
 		{"GET", "/api/v1/responses?cursor=nope", 400, "cursor: malformed"},
 		{"GET", "/api/v1/responses?timeout=1h", 400, "timeout: must be a duration"},
+		{"GET", "/api/v1/responses?timeout=1ms", 400, "from 10ms to 30s"},
 		{"GET", "/api/v1/responses?device=a&device=b", 400, "device: given more than once"},
 		{"GET", "/api/v1/responses?device=" + strings.Repeat("x", 129), 400, "device: longer than"},
 		{"GET", "/api/v1/responses?device=" + strings.Repeat("x", 5000), 400, "query: longer than"},

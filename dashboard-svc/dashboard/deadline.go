@@ -16,6 +16,10 @@ const RequestTimeoutHeader = "Request-Timeout"
 const (
 	DefaultTimeout = 2 * time.Second
 	MaxTimeout     = 10 * time.Second
+	// MinTimeout is the shortest deadline a request may ask for: enough
+	// for the aggregator to try, and to answer "incomplete" if it cannot
+	// sync in time, rather than a bare timeout.
+	MinTimeout = 50 * time.Millisecond
 	// UpstreamMaxTimeout is the longest deadline the aggregator accepts; a
 	// dashboard's maximum may not exceed it.
 	UpstreamMaxTimeout = 30 * time.Second
@@ -39,11 +43,11 @@ func (d Deadlines) withDefaults() Deadlines {
 	return d
 }
 
-// Validate checks that 0 < Default <= Max <= UpstreamMaxTimeout.
+// Validate checks that MinTimeout <= Default <= Max <= UpstreamMaxTimeout.
 func (d Deadlines) Validate() error {
 	switch {
-	case d.Default <= 0:
-		return fmt.Errorf("default timeout %s: must be positive", d.Default)
+	case d.Default < MinTimeout:
+		return fmt.Errorf("default timeout %s: shorter than the minimum %s", d.Default, MinTimeout)
 	case d.Max < d.Default:
 		return fmt.Errorf("max timeout %s: shorter than the default %s", d.Max, d.Default)
 	case d.Max > UpstreamMaxTimeout:
@@ -66,6 +70,9 @@ func (d Deadlines) ParseTimeout(v url.Values, header string) (time.Duration, err
 	t, err := time.ParseDuration(s)
 	if err != nil || t <= 0 {
 		return 0, invalidf("%s: must be a positive duration such as 1500ms", name)
+	}
+	if t < MinTimeout {
+		return 0, invalidf("%s: %s is shorter than the minimum %s", name, t, MinTimeout)
 	}
 	if t > d.Max {
 		return 0, invalidf("%s: %s is longer than the maximum %s", name, t, d.Max)

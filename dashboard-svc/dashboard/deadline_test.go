@@ -27,6 +27,7 @@ func TestDeadline(t *testing.T) {
 		{"parameter wins", Deadlines{}, "/api/v1/reporter?timeout=400ms", http.Header{"Request-Timeout": {"5s"}}, 200, 400 * time.Millisecond},
 		{"largest allowed", Deadlines{}, "/api/v1/responses?timeout=10s", nil, 200, MaxTimeout},
 		{"too large", Deadlines{}, "/api/v1/responses?timeout=10001ms", nil, 400, 0},
+		{"too short to try", Deadlines{}, "/api/v1/responses?timeout=1ms", nil, 400, 0},
 		{"custom default", custom, "/api/v1/responses", nil, 200, time.Second},
 		{"custom max", custom, "/api/v1/responses?timeout=3s", nil, 200, 3 * time.Second},
 		{"above custom max", custom, "/api/v1/responses?timeout=4s", nil, 400, 0},

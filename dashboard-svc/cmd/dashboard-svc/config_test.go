@@ -40,7 +40,7 @@ func TestParseConfig(t *testing.T) {
 		{"token with space", []string{"-api-token=0123456789 abcdef"}, nil, nil, "api-token: must be printable ASCII"},
 		{"max below default", []string{"-default-timeout=5s", "-max-timeout=1s"}, nil, nil, "max-timeout"},
 		{"max above aggregator's", []string{"-max-timeout=31s", "-shutdown-timeout=1m"}, nil, nil, "longer than the aggregator's"},
-		{"zero default", []string{"-default-timeout=0s"}, nil, nil, "must be positive"},
+		{"zero default", []string{"-default-timeout=0s"}, nil, nil, "shorter than the minimum"},
 		{"attempts", []string{"-aggregator-attempts=0"}, nil, nil, "aggregator-attempts"},
 		{"grace below max", []string{"-shutdown-timeout=5s"}, nil, nil, "shutdown-timeout"},
 		{"etcd timeout", []string{"-etcd-timeout=1ms"}, nil, nil, "etcd-timeout"},
