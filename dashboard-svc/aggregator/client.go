@@ -7,6 +7,9 @@
 //
 // A call that cannot reach a replica, or gets a server error from it, is
 // tried on the next one, as long as the request's deadline allows; a
+// replica that could not be reached is passed over by the next calls for
+// a second, so a killed replica whose lease has not yet run out costs
+// one failed connection, not one per call; a
 // rejected query, a timeout or an unusable answer is not retried. Each call
 // tells the aggregator how long it may take (Request-Timeout), a little
 // less than the request has left, and is cancelled with the request.
@@ -136,8 +139,9 @@ func New(cfg Config) (*Client, error) {
 		stop()
 		return nil, errors.Join(fmt.Errorf("aggregator client: follow %s: %w", cfg.Prefix, err), cli.Close())
 	}
-	c.responses = c.balance(cfg, logger, factory(cfg.HTTPClient, responsesPath, func() answer { return new(responsesBody) }))
-	c.stats = c.balance(cfg, logger, factory(cfg.HTTPClient, statsPath, func() answer { return new(statsBody) }))
+	rs := newReplicas()
+	c.responses = c.balance(cfg, logger, factory(cfg.HTTPClient, rs, responsesPath, func() answer { return new(responsesBody) }))
+	c.stats = c.balance(cfg, logger, factory(cfg.HTTPClient, rs, statsPath, func() answer { return new(statsBody) }))
 	return c, nil
 }
 

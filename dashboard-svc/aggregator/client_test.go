@@ -1,9 +1,16 @@
 package aggregator
 
 import (
+	"context"
 	"errors"
+	"net"
 	"net/http"
+	"net/url"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/go-kit/kit/endpoint"
 
 	"xii/dashboard-svc/dashboard"
 )
@@ -153,5 +160,81 @@ func TestNewRejectsBadConfig(t *testing.T) {
 				t.Fatal("New() accepted it")
 			}
 		})
+	}
+}
+
+// TestUnreachableReplicaPassedOver: a replica that died with its lease
+// still running (a listener that drops every connection) is tried once,
+// then passed over by the next calls, which the live one serves.
+func TestUnreachableReplicaPassedOver(t *testing.T) {
+	c, register := newTestClient(t, Config{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var accepted atomic.Int64
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			conn.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	up := newFake(t, "up")
+	register("dead", "http://"+ln.Addr().String())
+	register("up", up.URL)
+	waitReplicas(t, c, 2)
+	const calls = 20
+	for range calls {
+		if _, err := c.Responses(t.Context(), dashboard.Query{}); err != nil {
+			t.Fatalf("with one replica unreachable: %v", err)
+		}
+	}
+	// Round robin alone would try the dead replica on every other call;
+	// the calls take far less than downFor.
+	if n := accepted.Load(); n > 2 {
+		t.Fatalf("the unreachable replica got %d connections in %d calls, want it passed over after the first", n, calls)
+	}
+	if up.count() != calls {
+		t.Fatalf("the live replica served %d of %d calls", up.count(), calls)
+	}
+}
+
+func TestReplicasPassOverOnlyWhileAnotherIsUp(t *testing.T) {
+	now := time.Unix(0, 0)
+	rs := newReplicas()
+	rs.now = func() time.Time { return now }
+	calls := map[string]int{}
+	dial := func(name string, fail bool) endpoint.Endpoint {
+		return func(context.Context, any) (any, error) {
+			calls[name]++
+			if fail {
+				return nil, &url.Error{Op: "Get", URL: name, Err: errors.New("connection refused")}
+			}
+			return "ok", nil
+		}
+	}
+	a, _ := rs.guard("a", dial("a", true))
+	b, closeB := rs.guard("b", dial("b", true))
+	ctx := context.Background()
+	a(ctx, nil) // a fails: down
+	if _, err := a(ctx, nil); !errors.Is(err, errPassedOver) {
+		t.Fatalf("a down, b up: %v, want passed over", err)
+	}
+	b(ctx, nil) // b fails too: both down, both are tried
+	a(ctx, nil)
+	b(ctx, nil)
+	if calls["a"] != 2 || calls["b"] != 2 {
+		t.Fatalf("calls %v, want both tried while both are down", calls)
+	}
+	now = now.Add(downFor)
+	closeB.Close()
+	a(ctx, nil)
+	if calls["a"] != 3 {
+		t.Fatalf("after downFor a was not tried again: %v", calls)
 	}
 }

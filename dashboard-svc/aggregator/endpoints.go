@@ -54,7 +54,9 @@ func (b *statsBody) syncReport() *dashboard.SyncReport     { return b.Sync }
 // factory returns a go-kit sd.Factory that makes, for each replica's base
 // URL, an endpoint calling GET path on it. The endpoint's request is the
 // query's url.Values; its response is the answer newBody returns, decoded.
-func factory(client *http.Client, path string, newBody func() answer) sd.Factory {
+// Replicas that could not be reached are passed over for a while (see
+// replicas.guard).
+func factory(client *http.Client, rs *replicas, path string, newBody func() answer) sd.Factory {
 	return func(instance string) (endpoint.Endpoint, io.Closer, error) {
 		base, err := parseInstance(instance)
 		if err != nil {
@@ -62,7 +64,8 @@ func factory(client *http.Client, path string, newBody func() answer) sd.Factory
 		}
 		c := kithttp.NewClient(http.MethodGet, base.JoinPath(path), encodeRequest, decodeAnswer(newBody),
 			kithttp.SetClient(client))
-		return c.Endpoint(), nil, nil
+		e, closer := rs.guard(instance, c.Endpoint())
+		return e, closer, nil
 	}
 }
 
