@@ -23,7 +23,7 @@ const (
 	maxAttempts      = 3
 	firstBackoff     = 50 * time.Millisecond
 	breakerFailures  = 5                // consecutive failures that open the breaker
-	breakerOpenFor   = 5 * time.Second  // before one trial request is let through
+	breakerOpenFor   = time.Second      // before one trial request is let through
 	breakerCountOver = 30 * time.Second // closed-state counting window
 )
 
