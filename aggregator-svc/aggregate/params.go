@@ -18,7 +18,7 @@ const (
 	MaxTimeout     = 30 * time.Second
 	// MinTimeout leaves a read of the aggregate a chance: below it an
 	// answer could only ever be a timeout.
-	MinTimeout = 10 * time.Millisecond
+	MinTimeout     = 10 * time.Millisecond
 	maxQueryBytes  = 4096
 	maxCursorBytes = 512
 )

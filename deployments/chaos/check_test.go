@@ -18,7 +18,7 @@ type report struct {
 	byFault map[string]*faultStats // reads by the fault active when they were sent
 
 	stale, lost, duplicated, unexpected, overruns, serverErrors, unanswered int
-	examples                                                               []string
+	examples                                                                []string
 }
 
 // faultStats are the reads sent during one kind of fault.
@@ -41,8 +41,8 @@ func (r *report) failures() int {
 
 // writeIndex finds writes by text, and the acknowledged ones by bucket.
 type writeIndex struct {
-	byText   map[string]write
-	acked    map[string][]write // bucket to acknowledged writes, in ack order
+	byText map[string]write
+	acked  map[string][]write // bucket to acknowledged writes, in ack order
 }
 
 func indexWrites(ws []write) writeIndex {
