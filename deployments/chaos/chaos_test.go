@@ -75,7 +75,10 @@ func envDuration(t *testing.T, name string, def time.Duration) time.Duration {
 // TestChaos runs writers and readers against the whole system while
 // faults are injected one at a time, then checks the history. Knobs:
 //
-//	XII_CHAOS_DURATION    how long faults are injected (default 40s)
+//	XII_CHAOS_DURATION    how long faults are injected, round after round
+//	                      (default 0: every fault once, about a minute)
+//	XII_CHAOS_FAULTS      only the faults whose kind contains one of
+//	                      these comma-separated words
 //	XII_CHAOS_SEED        the fault order and read mix (default: the time)
 //	XII_CHAOS_PG_RESTART  a shell command that restarts PostgreSQL; when
 //	                      set, that is one of the faults (make chaos sets
@@ -86,7 +89,7 @@ func envDuration(t *testing.T, name string, def time.Duration) time.Duration {
 // any answer later than its deadline plus 100ms; it prints, per fault
 // kind, the reads, the share answered incomplete and the latencies.
 func TestChaos(t *testing.T) {
-	duration := envDuration(t, "XII_CHAOS_DURATION", 40*time.Second)
+	duration := envDuration(t, "XII_CHAOS_DURATION", 0)
 	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv("XII_CHAOS_SEED"); s != "" {
 		var err error
@@ -94,7 +97,11 @@ func TestChaos(t *testing.T) {
 			t.Fatalf("XII_CHAOS_SEED: %v", err)
 		}
 	}
-	t.Logf("seed %d, %v of faults", seed, duration)
+	if duration == 0 {
+		t.Logf("seed %d, every fault once", seed)
+	} else {
+		t.Logf("seed %d, %v of faults", seed, duration)
+	}
 	logs := newProcessLog(t)
 	c := startCluster(t, clusterConfig{bin: bin, providers: 3, log: logs})
 
@@ -111,13 +118,18 @@ func TestChaos(t *testing.T) {
 		clients.Go(func() { reader(ctx, h, c.dashURL, rng) })
 	}
 
-	nem := &nemesis{faults: c.faults(os.Getenv("XII_CHAOS_PG_RESTART")), recovery: time.Second, rng: rand.New(rand.NewPCG(seed, 99))}
-	stop := make(chan struct{})
-	nemDone := make(chan struct{})
-	go func() { defer close(nemDone); nem.run(stop) }()
-	wait(duration, nil)
-	close(stop)
-	<-nemDone
+	faults := selectFaults(t, c.faults(h, os.Getenv("XII_CHAOS_PG_RESTART")), os.Getenv("XII_CHAOS_FAULTS"))
+	nem := &nemesis{faults: faults, recovery: time.Second, rng: rand.New(rand.NewPCG(seed, 99))}
+	if duration == 0 {
+		nem.once()
+	} else {
+		stop := make(chan struct{})
+		nemDone := make(chan struct{})
+		go func() { defer close(nemDone); nem.run(stop) }()
+		wait(duration, nil)
+		close(stop)
+		<-nemDone
+	}
 	stopClients()
 	clients.Wait()
 
@@ -150,6 +162,28 @@ func TestChaos(t *testing.T) {
 	if rep.writes[acked] == 0 || rep.reads == 0 {
 		t.Errorf("nothing checked: %d acknowledged writes, %d reads", rep.writes[acked], rep.reads)
 	}
+}
+
+// selectFaults keeps the faults whose kind contains one of the
+// comma-separated words of filter; all of them when it is empty.
+func selectFaults(t *testing.T, fs []fault, filter string) []fault {
+	t.Helper()
+	if filter == "" {
+		return fs
+	}
+	var kept []fault
+	for _, f := range fs {
+		for w := range strings.SplitSeq(filter, ",") {
+			if w = strings.TrimSpace(w); w != "" && strings.Contains(f.kind, w) {
+				kept = append(kept, f)
+				break
+			}
+		}
+	}
+	if len(kept) == 0 {
+		t.Fatalf("XII_CHAOS_FAULTS=%q selects no fault", filter)
+	}
+	return kept
 }
 
 // finalReads waits until the system answers completely again, then reads

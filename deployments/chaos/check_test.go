@@ -92,6 +92,7 @@ func check(h *history, events []event) *report {
 		case r.status >= 500:
 			rep.serverErrors++
 			fs.serverErrors++
+			rep.example("%d during %s, sent %s: %s", r.status, during(events, r.sent), r.sent.Format("15:04:05.000"), r.body)
 			continue
 		case r.status != 200:
 			rep.example("read %s: status %d", r.bucket, r.status)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -99,6 +100,46 @@ func (n *node) start() error {
 	n.proc = p
 	n.mu.Unlock()
 	return nil
+}
+
+// startAlive runs the process and returns once it serves /healthz, ready
+// or not.
+func (n *node) startAlive() error {
+	spec := n.spec
+	u, err := url.Parse(spec.ReadyURL)
+	if err != nil {
+		return err
+	}
+	u.Path = "/healthz"
+	spec.ReadyURL = u.String()
+	ctx, cancel := context.WithTimeout(context.Background(), startLimit)
+	defer cancel()
+	p, err := launch.Start(ctx, spec)
+	if err != nil {
+		return err
+	}
+	n.mu.Lock()
+	n.proc = p
+	n.mu.Unlock()
+	return nil
+}
+
+// waitReady waits until the running process answers its ReadyURL.
+func (n *node) waitReady() error {
+	deadline := time.Now().Add(startLimit)
+	for {
+		resp, err := http.Get(n.spec.ReadyURL)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not ready at %s", n.name, n.spec.ReadyURL)
+		}
+		wait(20*time.Millisecond, nil) // polling a condition
+	}
 }
 
 // kill sends SIGKILL and waits until the process is gone.

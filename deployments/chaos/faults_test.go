@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -32,7 +33,7 @@ const long = registerTTL + 1500*time.Millisecond
 
 // faults returns every fault the cluster supports, one per kind and
 // target. pgRestart is the command that restarts PostgreSQL, "" for none.
-func (c *cluster) faults(pgRestart string) []fault {
+func (c *cluster) faults(h *history, pgRestart string) []fault {
 	var fs []fault
 	restart := func(n *node, hold time.Duration, kind string) fault {
 		return fault{kind: kind, target: n.name, hold: hold,
@@ -43,12 +44,36 @@ func (c *cluster) faults(pgRestart string) []fault {
 		fs = append(fs, restart(a, 300*time.Millisecond, "kill aggregator"))
 	}
 	fs = append(fs, restart(c.dash, 300*time.Millisecond, "kill dashboard"))
+	// A replica restarted while etcd is down must not answer "complete"
+	// before it has read its providers.
+	a := c.aggs[0]
+	fs = append(fs, fault{kind: "restart aggregator, no etcd", target: a.name, hold: 2 * time.Second,
+		inject: func() error {
+			c.etcd.kill()
+			a.kill()
+			return a.startAlive()
+		},
+		heal: func() error {
+			if err := c.etcd.start(); err != nil {
+				return err
+			}
+			return a.waitReady()
+		}})
 	fs = append(fs, restart(c.etcd, 2*time.Second, "kill etcd"))
 	for i, s := range c.surveys {
 		l := c.links[i]
 		fs = append(fs,
 			restart(s, 300*time.Millisecond, "kill provider"),
 			restart(s, long, "kill provider past lease"),
+			// An acknowledged response no sync has fetched yet, then the
+			// provider gone past its lease: it must not be forgotten.
+			fault{kind: "write, kill past lease", target: s.name, hold: long,
+				inject: func() error {
+					post(context.Background(), h, s.name, c.writeURL[s.name])
+					s.kill()
+					return nil
+				},
+				heal: s.start},
 			fault{kind: "pause provider past lease", target: s.name, hold: long,
 				inject: func() error { s.signal(syscall.SIGSTOP); return nil },
 				heal:   func() error { s.signal(syscall.SIGCONT); return nil }},
@@ -91,6 +116,13 @@ func (n *nemesis) run(stop <-chan struct{}) {
 			}
 			n.one(n.faults[i], stop)
 		}
+	}
+}
+
+// once injects every fault once, in shuffled order.
+func (n *nemesis) once() {
+	for _, i := range n.rng.Perm(len(n.faults)) {
+		n.one(n.faults[i], nil)
 	}
 }
 

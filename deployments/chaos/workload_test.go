@@ -56,8 +56,9 @@ type read struct {
 	limit      int
 	timeout    time.Duration
 	sent, done time.Time
-	status     int   // 0: no answer
-	err        error // transport error
+	status     int    // 0: no answer
+	err        error  // transport error
+	body       string // the start of a body other than 200's
 	complete   bool
 	providers  map[string]providerStatus
 	rows       []row
@@ -94,33 +95,39 @@ func writer(ctx context.Context, h *history, provider, base string, interval tim
 			return
 		case <-tick.C:
 		}
-		seq := h.seq.Add(1) - 1
-		w := write{provider: provider, text: fmt.Sprintf("%s-%d", provider, seq), bucket: bucketOf(seq)}
-		body, _ := json.Marshal(map[string]string{"survey": "chaos", "text": w.text, "device": w.bucket, "location": provider})
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		req, _ := http.NewRequestWithContext(rctx, http.MethodPost, base+"/api/v1/responses", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		w.start = time.Now()
-		resp, err := client.Do(req)
-		w.outcome = classifyWrite(resp, err)
-		if w.outcome == acked {
-			var got struct {
-				ID        int64     `json:"id"`
-				CreatedAt time.Time `json:"created_at"`
-			}
-			if json.NewDecoder(resp.Body).Decode(&got) != nil {
-				w.outcome = indeterminate
-			}
-			w.id, w.createdAt = strconv.FormatInt(got.ID, 10), got.CreatedAt
-		}
-		if resp != nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
-		w.end = time.Now()
-		cancel()
-		h.addWrite(w)
+		post(ctx, h, provider, base)
 	}
+}
+
+// post writes one response to provider and records the outcome.
+func post(ctx context.Context, h *history, provider, base string) write {
+	seq := h.seq.Add(1) - 1
+	w := write{provider: provider, text: fmt.Sprintf("%s-%d", provider, seq), bucket: bucketOf(seq)}
+	body, _ := json.Marshal(map[string]string{"survey": "chaos", "text": w.text, "device": w.bucket, "location": provider})
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(rctx, http.MethodPost, base+"/api/v1/responses", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	w.start = time.Now()
+	resp, err := client.Do(req)
+	w.outcome = classifyWrite(resp, err)
+	if w.outcome == acked {
+		var got struct {
+			ID        int64     `json:"id"`
+			CreatedAt time.Time `json:"created_at"`
+		}
+		if json.NewDecoder(resp.Body).Decode(&got) != nil {
+			w.outcome = indeterminate
+		}
+		w.id, w.createdAt = strconv.FormatInt(got.ID, 10), got.CreatedAt
+	}
+	if resp != nil {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	w.end = time.Now()
+	h.addWrite(w)
+	return w
 }
 
 func classifyWrite(resp *http.Response, err error) outcome {
@@ -154,7 +161,11 @@ func reader(ctx context.Context, h *history, dash string, rng *rand.Rand) {
 		if rng.IntN(5) == 0 {
 			limit = 20
 		}
-		h.addRead(get(ctx, dash, fmt.Sprintf("b%05d", b), limit, timeouts[rng.IntN(len(timeouts))]))
+		r := get(ctx, dash, fmt.Sprintf("b%05d", b), limit, timeouts[rng.IntN(len(timeouts))])
+		h.addRead(r)
+		if r.status == 0 {
+			wait(10*time.Millisecond, ctx.Done()) // the dashboard is down: do not spin
+		}
 	}
 }
 
@@ -180,6 +191,7 @@ func get(ctx context.Context, dash, bucket string, limit int, timeout time.Durat
 		return r
 	}
 	if resp.StatusCode != http.StatusOK {
+		r.body = string(b[:min(len(b), 200)])
 		return r
 	}
 	var env struct {
