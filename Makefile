@@ -14,7 +14,7 @@ FUZZ_TARGETS  := ./survey-svc/survey:FuzzDecodeNewResponse ./survey-svc/survey:F
                  ./dashboard-svc/dashboard:FuzzParseQuery ./dashboard-svc/dashboard:FuzzParseStatsQuery
 
 .DEFAULT_GOAL := help
-.PHONY: help build test test-unit fuzz lint fmt run up down etcdctl jaeger seed bench clean
+.PHONY: help build test test-unit test-chaos chaos fuzz lint fmt run up down etcdctl jaeger seed bench clean
 
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -26,11 +26,24 @@ build: ## build every service into bin/ (static binaries)
 		CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/$$svc ./$$svc/cmd/$$svc || exit 1; \
 	done
 
-test: test-unit fuzz ## run every module's tests (unit and integration, real Postgres and etcd) and a short fuzz
+CHAOS_PKG     := xii/deployments/chaos
+CHAOS_DURATION ?= 3m
+# make chaos restarts the local PostgreSQL too: run it alone.
+CHAOS_PG_RESTART ?= pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -n1) main restart
+
+test: test-unit test-chaos fuzz ## run every module's tests (unit, integration, end to end, a short fault-injection run) and a short fuzz
 
 test-unit:
 	$(GO) vet work
-	$(GO) test -race -count=1 -timeout 20m work
+	$(GO) test -race -count=1 -timeout 20m $$($(GO) list work | grep -v '^$(CHAOS_PKG)$$')
+
+# Every fault once, on a machine the other tests no longer load.
+test-chaos:
+	$(GO) test -count=1 -timeout 15m -run '^TestChaos$$' -v $(CHAOS_PKG)
+
+chaos: ## the long fault-injection run (CHAOS_DURATION, default 3m), PostgreSQL restarts included
+	XII_CHAOS_DURATION=$(CHAOS_DURATION) XII_CHAOS_PG_RESTART="$(CHAOS_PG_RESTART)" XII_CHAOS_REPORT=$(CURDIR)/chaos-report.txt \
+		$(GO) test -count=1 -timeout 30m -run '^TestChaos$$' -v $(CHAOS_PKG)
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \

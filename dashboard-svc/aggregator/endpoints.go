@@ -88,7 +88,7 @@ func encodeRequest(ctx context.Context, r *http.Request, request any) error {
 	r.Header.Set("Accept", "application/json")
 	if d, ok := ctx.Deadline(); ok {
 		budget := forwardBudget(time.Until(d))
-		if budget < time.Millisecond {
+		if budget < dashboard.UpstreamMinTimeout {
 			return fmt.Errorf("%w: no time left to ask", dashboard.ErrTimeout)
 		}
 		r.Header.Set(dashboard.RequestTimeoutHeader, strconv.FormatInt(budget.Milliseconds(), 10)+"ms")

@@ -23,6 +23,9 @@ const (
 	// UpstreamMaxTimeout is the longest deadline the aggregator accepts; a
 	// dashboard's maximum may not exceed it.
 	UpstreamMaxTimeout = 30 * time.Second
+	// UpstreamMinTimeout is the shortest deadline the aggregator accepts;
+	// with less time left a call is not made.
+	UpstreamMinTimeout = 10 * time.Millisecond
 )
 
 // Deadlines bound a request's deadline: Default when the caller asks for

@@ -88,14 +88,17 @@ func check(h *history, events []event) *report {
 		case r.err != nil || r.status == 0:
 			rep.unanswered++
 			fs.unanswered++
+			if kind := during(events, r.sent); kind != "kill dashboard" {
+				rep.example("unanswered during %s, sent %s: %v", kind, r.sent.Format("15:04:05.000"), r.err)
+			}
 			continue
 		case r.status >= 500:
 			rep.serverErrors++
 			fs.serverErrors++
-			rep.example("%d during %s, sent %s: %s", r.status, during(events, r.sent), r.sent.Format("15:04:05.000"), r.body)
+			rep.example("%d for a %v deadline during %s, sent %s: %s", r.status, r.timeout, during(events, r.sent), r.sent.Format("15:04:05.000"), strings.TrimSpace(r.body))
 			continue
 		case r.status != 200:
-			rep.example("read %s: status %d", r.bucket, r.status)
+			rep.example("read %s with a %v deadline: status %d %s", r.bucket, r.timeout, r.status, strings.TrimSpace(r.body))
 			rep.unexpected++
 			continue
 		}
