@@ -26,8 +26,10 @@ const (
 	StatusOK          SyncStatus = "ok"           // synced by a round that started after the request
 	StatusTimeout     SyncStatus = "timeout"      // not synced within the deadline
 	StatusError       SyncStatus = "error"        // the provider answered something unusable
-	StatusUnavailable SyncStatus = "unavailable"  // the provider could not be reached
+	StatusUnavailable SyncStatus = "unavailable"  // the provider could not be reached, or is not registered
 	StatusCircuitOpen SyncStatus = "circuit_open" // recent failures: not asked for now
+	// StatusMisconfigured: its descriptor in etcd cannot be used.
+	StatusMisconfigured SyncStatus = "misconfigured"
 )
 
 // ProviderSync is one provider's part of a SyncReport.
