@@ -234,25 +234,12 @@ func (r *Roster) applyLocked() {
 		if r.retiredLocked(name) {
 			continue
 		}
-		p, configured := r.providers[name]
-		switch {
-		case !configured && !r.providersRead:
-			set.Missing = append(set.Missing, syncer.Missing{Name: name, Status: aggregate.StatusUnavailable, Reason: reasonUnconfirmed})
-		case !configured:
-			set.Missing = append(set.Missing, syncer.Missing{Name: name, Status: aggregate.StatusUnavailable, Reason: reasonUnregistered})
-		case p.Problem != "":
-			set.Missing = append(set.Missing, syncer.Missing{Name: name, Status: aggregate.StatusMisconfigured, Reason: p.Problem})
-		default:
-			b := r.buildLocked(name, p)
-			switch {
-			case b.err != nil:
-				set.Missing = append(set.Missing, syncer.Missing{Name: name, Status: aggregate.StatusMisconfigured, Reason: b.err.Error()})
-			case !r.recordedLocked(name):
-				set.Missing = append(set.Missing, syncer.Missing{Name: name, Status: aggregate.StatusUnavailable, Reason: reasonUnrecorded})
-			default:
-				set.Sources = append(set.Sources, b.src)
-			}
+		status, reason := r.stateLocked(name)
+		if status == aggregate.StatusOK {
+			set.Sources = append(set.Sources, r.built[name].src)
+			continue
 		}
+		set.Missing = append(set.Missing, syncer.Missing{Name: name, Status: status, Reason: reason})
 	}
 	for name := range r.built {
 		if _, ok := r.providers[name]; !ok {
@@ -264,6 +251,27 @@ func (r *Roster) applyLocked() {
 		r.confirmedOnce = true
 		close(r.confirm)
 	}
+}
+
+// stateLocked says whether the covered provider name can be synced
+// (StatusOK, its source built) and if not, why.
+func (r *Roster) stateLocked(name string) (aggregate.SyncStatus, string) {
+	p, configured := r.providers[name]
+	switch {
+	case !configured && !r.providersRead:
+		return aggregate.StatusUnavailable, reasonUnconfirmed
+	case !configured:
+		return aggregate.StatusUnavailable, reasonUnregistered
+	case p.Problem != "":
+		return aggregate.StatusMisconfigured, p.Problem
+	}
+	if b := r.buildLocked(name, p); b.err != nil {
+		return aggregate.StatusMisconfigured, b.err.Error()
+	}
+	if !r.recordedLocked(name) {
+		return aggregate.StatusUnavailable, reasonUnrecorded
+	}
+	return aggregate.StatusOK, ""
 }
 
 // recordedLocked reports whether the store's record covers name, so that

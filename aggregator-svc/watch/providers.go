@@ -47,27 +47,46 @@ type Provider struct {
 // last set; see Follow, which Providers is built on, for how it retries and
 // what it returns.
 func Providers(ctx context.Context, cli *clientv3.Client, opts Options, onChange func(map[string]Provider)) error {
+	return followNamed(ctx, cli, discovery.ProvidersPrefix, opts, reasonDescriptor, func(value string) (Provider, bool, error) {
+		p := Provider{Value: value}
+		d, err := discovery.ParseDescriptor([]byte(value))
+		if err != nil {
+			p.Problem = err.Error()
+		}
+		p.Descriptor = d
+		return p, true, err // a bad descriptor is still a provider
+	}, onChange)
+}
+
+// followNamed follows prefix and delivers its keys as name to decoded
+// value, once after the first read and then on every change. A key whose
+// name is invalid is left out; one whose value decode fails is logged and
+// counted under reason, once per write, and delivered only when decode
+// says keep.
+func followNamed[T comparable](ctx context.Context, cli *clientv3.Client, prefix string, opts Options, reason string,
+	decode func(value string) (v T, keep bool, err error), onChange func(map[string]T)) error {
 	opts = opts.withDefaults()
 	rejected, err := rejectedCounter(opts.MeterProvider)
 	if err != nil {
-		return fmt.Errorf("providers: %w", err)
+		return fmt.Errorf("follow %s: %w", prefix, err)
 	}
 	rs := &rejections{log: opts.Logger, counter: rejected, reported: map[string]int64{}}
-	var last map[string]Provider
-	return Follow(ctx, cli, discovery.ProvidersPrefix, opts, func(kvs map[string]Entry) {
-		set := make(map[string]Provider, len(kvs))
+	var last map[string]T
+	return Follow(ctx, cli, prefix, opts, func(kvs map[string]Entry) {
+		set := make(map[string]T, len(kvs))
 		for key, e := range kvs {
-			name, err := discovery.NameFromKey(discovery.ProvidersPrefix, key)
+			name, err := discovery.NameFromKey(prefix, key)
 			if err != nil {
 				rs.reject(ctx, key, e, reasonName, err)
 				continue
 			}
-			p := Provider{Value: e.Value}
-			if p.Descriptor, err = discovery.ParseDescriptor([]byte(e.Value)); err != nil {
-				rs.reject(ctx, key, e, reasonDescriptor, err)
-				p.Problem = err.Error()
+			v, keep, err := decode(e.Value)
+			if err != nil {
+				rs.reject(ctx, key, e, reason, err)
 			}
-			set[name] = p
+			if keep {
+				set[name] = v
+			}
 		}
 		rs.forgetGone(kvs)
 		if last != nil && maps.Equal(set, last) {

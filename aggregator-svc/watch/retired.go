@@ -3,7 +3,6 @@ package watch
 import (
 	"context"
 	"fmt"
-	"maps"
 	"strings"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -38,33 +37,8 @@ func ParseRetirement(value string) (Retirement, error) {
 // change. An invalid key or value is left out (the provider stays
 // covered), logged once per write and counted under reason "retirement".
 func Retired(ctx context.Context, cli *clientv3.Client, opts Options, onChange func(map[string]Retirement)) error {
-	opts = opts.withDefaults()
-	rejected, err := rejectedCounter(opts.MeterProvider)
-	if err != nil {
-		return fmt.Errorf("retired: %w", err)
-	}
-	rs := &rejections{log: opts.Logger, counter: rejected, reported: map[string]int64{}}
-	var last map[string]Retirement
-	return Follow(ctx, cli, discovery.RetiredPrefix, opts, func(kvs map[string]Entry) {
-		set := make(map[string]Retirement, len(kvs))
-		for key, e := range kvs {
-			name, err := discovery.NameFromKey(discovery.RetiredPrefix, key)
-			if err != nil {
-				rs.reject(ctx, key, e, reasonName, err)
-				continue
-			}
-			r, err := ParseRetirement(e.Value)
-			if err != nil {
-				rs.reject(ctx, key, e, reasonRetirement, err)
-				continue
-			}
-			set[name] = r
-		}
-		rs.forgetGone(kvs)
-		if last != nil && maps.Equal(set, last) {
-			return
-		}
-		last = maps.Clone(set)
-		onChange(set)
-	})
+	return followNamed(ctx, cli, discovery.RetiredPrefix, opts, reasonRetirement, func(value string) (Retirement, bool, error) {
+		r, err := ParseRetirement(value)
+		return r, err == nil, err
+	}, onChange)
 }

@@ -89,10 +89,13 @@ type node struct {
 }
 
 // start runs the process and waits until it is ready.
-func (n *node) start() error {
+func (n *node) start() error { return n.run(n.spec) }
+
+// run starts spec's process as n and waits until it answers spec.ReadyURL.
+func (n *node) run(spec launch.Spec) error {
 	ctx, cancel := context.WithTimeout(context.Background(), startLimit)
 	defer cancel()
-	p, err := launch.Start(ctx, n.spec)
+	p, err := launch.Start(ctx, spec)
 	if err != nil {
 		return err
 	}
@@ -112,16 +115,7 @@ func (n *node) startAlive() error {
 	}
 	u.Path = "/healthz"
 	spec.ReadyURL = u.String()
-	ctx, cancel := context.WithTimeout(context.Background(), startLimit)
-	defer cancel()
-	p, err := launch.Start(ctx, spec)
-	if err != nil {
-		return err
-	}
-	n.mu.Lock()
-	n.proc = p
-	n.mu.Unlock()
-	return nil
+	return n.run(spec)
 }
 
 // waitReady waits until the running process answers its ReadyURL.
@@ -281,16 +275,6 @@ func startCluster(t *testing.T, cfg clusterConfig) *cluster {
 		}
 	}
 	return c
-}
-
-// survey returns the provider node called name.
-func (c *cluster) survey(name string) (*node, *link) {
-	for i, n := range c.surveys {
-		if n.name == name {
-			return n, c.links[i]
-		}
-	}
-	panic("no provider " + name)
 }
 
 // restartPostgres runs the command that restarts the local PostgreSQL.

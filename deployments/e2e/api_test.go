@@ -157,7 +157,8 @@ func TestFiltersLimitAndPagination(t *testing.T) {
 }
 
 // TestHungProvider: the dashboard answers within its deadline, flagged
-// incomplete in body and header, naming the provider that hung.
+// incomplete in body and header, naming the provider that hung; its key
+// deleted, it stays named (unavailable) until it is retired.
 func TestHungProvider(t *testing.T) {
 	s := startSystem(t, false)
 	release := make(chan struct{})
@@ -198,10 +199,19 @@ func TestHungProvider(t *testing.T) {
 	if took > 800*time.Millisecond+2*time.Second {
 		t.Errorf("answer took %v for an 800ms deadline: the hung provider was waited for", took)
 	}
+	// Deleting its key is not enough: a provider that is gone is still owed
+	// (unavailable) until it is retired.
 	if _, err := cli.Delete(ctx, "/xii/providers/hung"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "complete answers once the hung provider is removed", func() bool {
+	waitFor(t, "the deleted provider reported unavailable", func() bool {
+		got, _, err := responses(s.URL("dashboard"), "timeout=300ms")
+		return err == nil && !got.Sync.Complete && got.Sync.Providers["hung"].Status == "unavailable"
+	})
+	if _, err := cli.Put(ctx, "/xii/retired/hung", "keep"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "complete answers once the hung provider is retired", func() bool {
 		got, _, err := responses(s.URL("dashboard"), "timeout=2s")
 		return err == nil && got.Sync.Complete && !strings.Contains(fmt.Sprint(got.Sync.Providers), "hung")
 	})
