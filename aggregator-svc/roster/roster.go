@@ -176,8 +176,8 @@ func (r *Roster) SetRetired(rs map[string]watch.Retirement) {
 	r.markDirty()
 }
 
-// Confirmed is closed once the replica has read both prefixes from etcd:
-// from then on its set is whole.
+// Confirmed is closed once the replica has read both prefixes from etcd
+// and recorded what they hold: from then on its set is whole.
 func (r *Roster) Confirmed() <-chan struct{} { return r.confirm }
 
 // Ready reports, for /readyz, whether the replica knows what "every
@@ -247,7 +247,9 @@ func (r *Roster) applyLocked() {
 		}
 	}
 	r.opts.Apply(set)
-	if set.Confirmed && !r.confirmedOnce {
+	// Confirmed once the set is read and what it holds is recorded, so a
+	// ready replica syncs the providers it found at once.
+	if set.Confirmed && !r.confirmedOnce && len(r.pendingLocked()) == 0 {
 		r.confirmedOnce = true
 		close(r.confirm)
 	}
