@@ -4,9 +4,10 @@ package aggregate
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"time"
+
+	"xii/libs/xiiapi"
 )
 
 // Query limits.
@@ -29,17 +30,8 @@ var (
 	ErrRetired = errors.New("provider retired")
 )
 
-// Response is one aggregated survey response.
-type Response struct {
-	Provider   string          `json:"provider"`
-	ProviderID string          `json:"provider_id"`
-	Survey     string          `json:"survey"`
-	Text       string          `json:"text"`
-	Device     string          `json:"device"`
-	Location   string          `json:"location"`
-	Answers    json.RawMessage `json:"answers,omitempty"`
-	CreatedAt  time.Time       `json:"created_at"`
-}
+// Response is one aggregated survey response, as the wire contract has it.
+type Response = xiiapi.Response
 
 // Filter restricts a query to responses whose fields equal the non-empty
 // values and whose CreatedAt is in [Since, Until) where those are set.
@@ -83,10 +75,7 @@ type StatsQuery struct {
 }
 
 // Group is the count of one combination of the grouped dimensions.
-type Group struct {
-	Key   map[string]string `json:"key"`
-	Count int64             `json:"count"`
-}
+type Group = xiiapi.Group
 
 // Stats are the counts of a StatsQuery: Groups largest first, at most
 // MaxGroups of them; Total counts every matching response.

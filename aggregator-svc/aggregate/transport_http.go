@@ -12,30 +12,11 @@ import (
 	kithttp "github.com/go-kit/kit/transport/http"
 
 	"xii/libs/httpjson"
+	"xii/libs/xiiapi"
 )
 
 // SyncCompleteHeader carries SyncReport.Complete on every sync-backed answer.
-const SyncCompleteHeader = "X-Sync-Complete"
-
-// Wire formats of the answers.
-type (
-	// ResponsesBody is the answer of GET /api/v1/responses.
-	ResponsesBody struct {
-		Data       []Response `json:"data"`
-		NextCursor string     `json:"next_cursor"`
-		Sync       SyncReport `json:"sync"`
-	}
-	// StatsBody is the answer of GET /api/v1/stats.
-	StatsBody struct {
-		Groups []Group    `json:"groups"`
-		Total  int64      `json:"total"`
-		Sync   SyncReport `json:"sync"`
-	}
-	// SyncBody is the answer of POST /api/v1/sync.
-	SyncBody struct {
-		Sync SyncReport `json:"sync"`
-	}
-)
+const SyncCompleteHeader = xiiapi.SyncCompleteHeader
 
 var (
 	errNotFound         = errors.New("no such route")
@@ -53,13 +34,13 @@ var (
 func NewHTTPHandler(e Endpoints, logger *slog.Logger) http.Handler {
 	opts := []kithttp.ServerOption{kithttp.ServerErrorEncoder(errorEncoder(logger))}
 	mux := http.NewServeMux()
-	mux.Handle("GET /api/v1/responses", withDeadline(QueryParams, kithttp.NewServer(e.Query,
+	mux.Handle("GET "+xiiapi.ResponsesPath, withDeadline(QueryParams, kithttp.NewServer(e.Query,
 		decodeWith(ParseQuery), encodeQuery(logger), opts...)))
-	mux.Handle("GET /api/v1/stats", withDeadline(StatsParams, kithttp.NewServer(e.Stats,
+	mux.Handle("GET "+xiiapi.StatsPath, withDeadline(StatsParams, kithttp.NewServer(e.Stats,
 		decodeWith(ParseStatsQuery), encodeStats(logger), opts...)))
-	mux.Handle("POST /api/v1/sync", withDeadline(SyncParams, kithttp.NewServer(e.Sync,
+	mux.Handle("POST "+xiiapi.SyncPath, withDeadline(SyncParams, kithttp.NewServer(e.Sync,
 		func(context.Context, *http.Request) (any, error) { return nil, nil }, encodeSync, opts...)))
-	for path, allow := range map[string]string{"/api/v1/responses": "GET", "/api/v1/stats": "GET", "/api/v1/sync": "POST"} {
+	for path, allow := range map[string]string{xiiapi.ResponsesPath: "GET", xiiapi.StatsPath: "GET", xiiapi.SyncPath: "POST"} {
 		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allow)
 			errorEncoder(logger)(r.Context(), errMethodNotAllowed, w)
@@ -76,7 +57,7 @@ func withDeadline(known []string, next http.Handler) http.Handler {
 		values, err := ParseValues(r.URL.RawQuery, known)
 		if err == nil {
 			var timeout time.Duration
-			if timeout, err = ParseTimeout(values, r.Header.Get("Request-Timeout")); err == nil {
+			if timeout, err = ParseTimeout(values, r.Header.Get(xiiapi.RequestTimeoutHeader)); err == nil {
 				ctx, cancel := context.WithTimeout(r.Context(), timeout)
 				defer cancel()
 				next.ServeHTTP(w, r.WithContext(ctx))
@@ -102,14 +83,14 @@ func encodeQuery(logger *slog.Logger) kithttp.EncodeResponseFunc {
 			errorEncoder(logger)(ctx, resp.Err, w)
 			return nil
 		}
-		body := ResponsesBody{Data: resp.Result.Page.Responses, Sync: resp.Result.Sync}
+		body := xiiapi.ResponsesBody{Data: resp.Result.Page.Responses, Sync: &resp.Result.Sync}
 		if body.Data == nil {
 			body.Data = []Response{}
 		}
 		if next := resp.Result.Page.Next; next != nil {
 			body.NextCursor = next.String()
 		}
-		return writeSynced(w, body.Sync, body)
+		return writeSynced(w, resp.Result.Sync, body)
 	}
 }
 
@@ -120,17 +101,17 @@ func encodeStats(logger *slog.Logger) kithttp.EncodeResponseFunc {
 			errorEncoder(logger)(ctx, resp.Err, w)
 			return nil
 		}
-		body := StatsBody{Groups: resp.Result.Stats.Groups, Total: resp.Result.Stats.Total, Sync: resp.Result.Sync}
+		body := xiiapi.StatsBody{Groups: resp.Result.Stats.Groups, Total: resp.Result.Stats.Total, Sync: &resp.Result.Sync}
 		if body.Groups == nil {
 			body.Groups = []Group{}
 		}
-		return writeSynced(w, body.Sync, body)
+		return writeSynced(w, resp.Result.Sync, body)
 	}
 }
 
 func encodeSync(_ context.Context, w http.ResponseWriter, response any) error {
 	rep := response.(SyncResponse).Report
-	return writeSynced(w, rep, SyncBody{Sync: rep})
+	return writeSynced(w, rep, xiiapi.SyncBody{Sync: &rep})
 }
 
 func writeSynced(w http.ResponseWriter, rep SyncReport, body any) error {
@@ -142,17 +123,17 @@ func writeSynced(w http.ResponseWriter, rep SyncReport, body any) error {
 func statusOf(err error) (int, string) {
 	switch {
 	case errors.Is(err, ErrInvalid):
-		return http.StatusBadRequest, "invalid_request"
+		return http.StatusBadRequest, xiiapi.CodeInvalidRequest
 	case errors.Is(err, errNotFound):
-		return http.StatusNotFound, "not_found"
+		return http.StatusNotFound, xiiapi.CodeNotFound
 	case errors.Is(err, errMethodNotAllowed):
-		return http.StatusMethodNotAllowed, "method_not_allowed"
+		return http.StatusMethodNotAllowed, xiiapi.CodeMethodNotAllowed
 	case errors.Is(err, context.DeadlineExceeded):
-		return http.StatusGatewayTimeout, "timeout"
+		return http.StatusGatewayTimeout, xiiapi.CodeTimeout
 	case errors.Is(err, context.Canceled):
-		return 499, "canceled" // the client went away; nobody reads this
+		return 499, xiiapi.CodeCanceled // the client went away; nobody reads this
 	}
-	return http.StatusInternalServerError, "internal"
+	return http.StatusInternalServerError, xiiapi.CodeInternal
 }
 
 func errorEncoder(logger *slog.Logger) kithttp.ErrorEncoder {

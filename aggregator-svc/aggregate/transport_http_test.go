@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"xii/libs/xiiapi"
 )
 
 // fakeSyncer reports a fixed completeness and records the deadline it got.
@@ -85,11 +87,11 @@ func TestQueryRoute(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get(SyncCompleteHeader) != "true" {
 		t.Fatalf("status %d, %s=%q: %s", resp.StatusCode, SyncCompleteHeader, resp.Header.Get(SyncCompleteHeader), body)
 	}
-	var got ResponsesBody
+	var got xiiapi.ResponsesBody
 	if err := json.Unmarshal([]byte(body), &got); err != nil {
 		t.Fatal(err)
 	}
-	if len(got.Data) != 1 || got.NextCursor == "" || !got.Sync.Complete || got.Sync.Providers["blue"].Status != StatusOK {
+	if len(got.Data) != 1 || got.NextCursor == "" || got.Sync == nil || !got.Sync.Complete || got.Sync.Providers["blue"].Status != StatusOK {
 		t.Fatalf("body %s", body)
 	}
 	f := reader.query.Filter

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"xii/libs/discovery"
 )
 
 // DefaultMaxPageBytes bounds a page's body when Options.MaxPageBytes is 0.
@@ -17,12 +19,9 @@ const DefaultMaxPageBytes = 32 << 20
 // ErrInvalidDescriptor wraps every reason New refuses a descriptor.
 var ErrInvalidDescriptor = errors.New("invalid provider descriptor")
 
-// Descriptor says where a provider is and which dialect it speaks; it is
-// the JSON value stored under /xii/providers/<name> in etcd.
-type Descriptor struct {
-	URL     string `json:"url"`
-	Dialect string `json:"dialect"`
-}
+// Descriptor says where a provider is and which dialect it speaks: the
+// JSON value stored under /xii/providers/<name> in etcd.
+type Descriptor = discovery.Descriptor
 
 // Options are what the aggregator adds to a descriptor: credentials and
 // plumbing never come from etcd.
@@ -49,7 +48,7 @@ func New(name string, d Descriptor, opts Options) (Source, error) {
 	if name == "" {
 		return nil, fmt.Errorf("new source: %w: empty provider name", ErrInvalidDescriptor)
 	}
-	u, err := d.parseURL()
+	u, err := parseURL(d)
 	if err != nil {
 		return nil, fmt.Errorf("new source %s: %w", name, err)
 	}
@@ -69,7 +68,7 @@ func New(name string, d Descriptor, opts Options) (Source, error) {
 
 // parseURL checks d.URL: absolute http(s), without credentials, query or
 // fragment. Credentials belong in Options.Token, where they stay secret.
-func (d Descriptor) parseURL() (*url.URL, error) {
+func parseURL(d Descriptor) (*url.URL, error) {
 	u, err := url.Parse(d.URL)
 	switch {
 	case d.URL == "":

@@ -11,12 +11,14 @@ import (
 	"encoding/json"
 	"errors"
 	"time"
+
+	"xii/libs/discovery"
 )
 
 // Dialects the aggregator speaks.
 const (
-	DialectXII      = "xii-v1"   // survey-svc's export API
-	DialectTypeform = "typeform" // the Typeform Responses API
+	DialectXII      = discovery.DialectXII      // survey-svc's export API
+	DialectTypeform = discovery.DialectTypeform // the Typeform Responses API
 )
 
 // Record is one provider response mapped onto the aggregate's fields.

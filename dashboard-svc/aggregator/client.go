@@ -36,6 +36,7 @@ import (
 
 	"xii/dashboard-svc/dashboard"
 	"xii/libs/discovery"
+	"xii/libs/xiiapi"
 )
 
 // Prefix is where aggregator replicas register in etcd: the key
@@ -140,8 +141,8 @@ func New(cfg Config) (*Client, error) {
 		return nil, errors.Join(fmt.Errorf("aggregator client: follow %s: %w", cfg.Prefix, err), cli.Close())
 	}
 	rs := newReplicas()
-	c.responses = c.balance(cfg, logger, factory(cfg.HTTPClient, rs, responsesPath, func() answer { return new(responsesBody) }))
-	c.stats = c.balance(cfg, logger, factory(cfg.HTTPClient, rs, statsPath, func() answer { return new(statsBody) }))
+	c.responses = c.balance(cfg, logger, factory(cfg.HTTPClient, rs, xiiapi.ResponsesPath, func() answer { return new(responsesBody) }))
+	c.stats = c.balance(cfg, logger, factory(cfg.HTTPClient, rs, xiiapi.StatsPath, func() answer { return new(statsBody) }))
 	return c, nil
 }
 

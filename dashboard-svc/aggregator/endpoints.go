@@ -16,30 +16,17 @@ import (
 	kithttp "github.com/go-kit/kit/transport/http"
 
 	"xii/dashboard-svc/dashboard"
-)
-
-// The aggregator's routes the dashboard calls.
-const (
-	responsesPath = "/api/v1/responses"
-	statsPath     = "/api/v1/stats"
+	"xii/libs/xiiapi"
 )
 
 // maxAnswerBytes bounds an aggregator answer: a full page of responses
 // with the largest answers survey-svc accepts.
 const maxAnswerBytes = 64 << 20
 
-// Wire formats of the aggregator's answers, JSON-compatible with its API.
+// The aggregator's answers, as the wire contract has them.
 type (
-	responsesBody struct {
-		Data       []dashboard.Response  `json:"data"`
-		NextCursor string                `json:"next_cursor"`
-		Sync       *dashboard.SyncReport `json:"sync"`
-	}
-	statsBody struct {
-		Groups []dashboard.Group     `json:"groups"`
-		Total  int64                 `json:"total"`
-		Sync   *dashboard.SyncReport `json:"sync"`
-	}
+	responsesBody xiiapi.ResponsesBody
+	statsBody     xiiapi.StatsBody
 )
 
 // answer is a decoded answer body; its sync report is nil when the

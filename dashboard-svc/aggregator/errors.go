@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/go-kit/kit/sd/lb"
 
 	"xii/dashboard-svc/dashboard"
 	"xii/libs/httpjson"
+	"xii/libs/xiiapi"
 )
 
 // maxErrorBytes bounds how much of an error answer is read.
@@ -25,12 +25,13 @@ type retryable struct{ err error }
 func (e retryable) Error() string { return e.err.Error() }
 func (e retryable) Unwrap() error { return e.err }
 
-// statusError turns a non-200 answer into a domain error:
+// statusError turns a non-200 answer into a domain error, by the wire
+// error code (the status only where the body has none):
 //
-//	400          ErrInvalid, with the aggregator's message
-//	504          ErrTimeout: it used the whole deadline it was given
-//	other 5xx    ErrUnavailable, retryable
-//	other        ErrBadGateway: the two disagree about the API
+//	invalid_request   ErrInvalid, with the aggregator's message
+//	timeout           ErrTimeout: it used the whole deadline it was given
+//	any other 5xx     ErrUnavailable, retryable
+//	anything else     ErrBadGateway: the two disagree about the API
 func statusError(r *http.Response) error {
 	var body httpjson.ErrorBody
 	raw, _ := io.ReadAll(io.LimitReader(r.Body, maxErrorBytes))
@@ -38,16 +39,22 @@ func statusError(r *http.Response) error {
 		body.Error = http.StatusText(r.StatusCode)
 	}
 	switch {
-	case r.StatusCode == http.StatusBadRequest:
-		msg := strings.TrimPrefix(body.Error, dashboard.ErrInvalid.Error()+": ")
-		return fmt.Errorf("%w: %s (from the aggregator)", dashboard.ErrInvalid, msg)
-	case r.StatusCode == http.StatusGatewayTimeout:
-		return fmt.Errorf("%w: status 504: %s", dashboard.ErrTimeout, body.Error)
+	case body.Code == xiiapi.CodeInvalidRequest:
+		return upstreamInvalid{body.Error}
+	case body.Code == xiiapi.CodeTimeout:
+		return fmt.Errorf("%w: status %d: %s", dashboard.ErrTimeout, r.StatusCode, body.Error)
 	case r.StatusCode >= 500:
 		return retryable{fmt.Errorf("%w: status %d: %s", dashboard.ErrUnavailable, r.StatusCode, body.Error)}
 	}
-	return fmt.Errorf("%w: status %d: %s", dashboard.ErrBadGateway, r.StatusCode, body.Error)
+	return fmt.Errorf("%w: status %d, code %q: %s", dashboard.ErrBadGateway, r.StatusCode, body.Code, body.Error)
 }
+
+// upstreamInvalid is the aggregator's invalid_request: an ErrInvalid
+// whose message is the aggregator's own, as it is.
+type upstreamInvalid struct{ msg string }
+
+func (e upstreamInvalid) Error() string        { return e.msg + " (from the aggregator)" }
+func (e upstreamInvalid) Is(target error) bool { return target == dashboard.ErrInvalid }
 
 // classify gives every error of one attempt its domain meaning. Errors
 // the decoders made are already classified; the context's own errors stay

@@ -15,6 +15,8 @@ import (
 
 	"xii/dashboard-svc/dashboard"
 	"xii/libs/etcdtest"
+
+	"xii/libs/xiiapi"
 )
 
 // shared is one etcd for every test of the package; each test uses a
@@ -145,7 +147,7 @@ func (f *fakeAggregator) answerPage(w http.ResponseWriter, r *http.Request) {
 		Data: []dashboard.Response{{Provider: "blue", ProviderID: "1", Text: "from " + f.name}},
 		Sync: dashboard.SyncReport{Complete: true, Providers: map[string]dashboard.ProviderSync{"blue": {Status: dashboard.StatusOK}}},
 	}
-	if r.URL.Path == statsPath {
+	if r.URL.Path == xiiapi.StatsPath {
 		writeJSON(w, http.StatusOK, "true", dashboard.StatsBody{Total: 1, Sync: body.Sync})
 		return
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"xii/dashboard-svc/dashboard"
+
+	"xii/libs/xiiapi"
 )
 
 func TestAnswers(t *testing.T) {
@@ -82,14 +84,14 @@ func TestQueryAndStatsOnTheWire(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := fake.last(t)
-	if got.path != responsesPath || got.query.Encode() != "cursor=eyJ9&device=iOS&limit=50&location=Germany&since=2026-01-02T03%3A04%3A05Z" {
+	if got.path != xiiapi.ResponsesPath || got.query.Encode() != "cursor=eyJ9&device=iOS&limit=50&location=Germany&since=2026-01-02T03%3A04%3A05Z" {
 		t.Fatalf("asked %s?%s", got.path, got.query.Encode())
 	}
 	st, err := c.Stats(t.Context(), dashboard.StatsQuery{GroupBy: []string{"device", "location"}, Filter: dashboard.Filter{Provider: "red"}})
 	if err != nil || st.Total != 1 || !st.Sync.Complete {
 		t.Fatalf("Stats() = %+v, %v", st, err)
 	}
-	if got := fake.last(t); got.path != statsPath || got.query.Encode() != "group_by=device%2Clocation&provider=red" {
+	if got := fake.last(t); got.path != xiiapi.StatsPath || got.query.Encode() != "group_by=device%2Clocation&provider=red" {
 		t.Fatalf("asked %s?%s", got.path, got.query.Encode())
 	}
 }

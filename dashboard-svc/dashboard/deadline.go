@@ -6,11 +6,13 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"xii/libs/xiiapi"
 )
 
 // RequestTimeoutHeader lets a caller ask for a deadline, as a Go duration
 // ("1500ms"); the timeout parameter wins over it.
-const RequestTimeoutHeader = "Request-Timeout"
+const RequestTimeoutHeader = xiiapi.RequestTimeoutHeader
 
 // Request deadline defaults.
 const (

@@ -10,11 +10,12 @@ import (
 	kithttp "github.com/go-kit/kit/transport/http"
 
 	"xii/libs/httpjson"
+	"xii/libs/xiiapi"
 )
 
 // SyncCompleteHeader carries SyncReport.Complete on every answer of the
 // API; error answers hold no data and say false.
-const SyncCompleteHeader = "X-Sync-Complete"
+const SyncCompleteHeader = xiiapi.SyncCompleteHeader
 
 // HTTPOptions configure NewHTTPHandler.
 type HTTPOptions struct {
@@ -115,7 +116,7 @@ func encodeResponses(encodeError kithttp.ErrorEncoder) kithttp.EncodeResponseFun
 			return nil
 		}
 		p := resp.Page
-		return writeSynced(w, p.Sync, ResponsesBody{Data: orEmpty(p.Responses), NextCursor: p.NextCursor, Sync: p.Sync.orEmpty()})
+		return writeSynced(w, p.Sync, ResponsesBody{Data: orEmpty(p.Responses), NextCursor: p.NextCursor, Sync: reportOrEmpty(p.Sync)})
 	}
 }
 
@@ -140,7 +141,7 @@ func encodeStats(encodeError kithttp.ErrorEncoder) kithttp.EncodeResponseFunc {
 			return nil
 		}
 		st := resp.Stats
-		return writeSynced(w, st.Sync, StatsBody{Groups: orEmpty(st.Groups), Total: st.Total, Sync: st.Sync.orEmpty()})
+		return writeSynced(w, st.Sync, StatsBody{Groups: orEmpty(st.Groups), Total: st.Total, Sync: reportOrEmpty(st.Sync)})
 	}
 }
 
@@ -158,8 +159,8 @@ func orEmpty[T any](s []T) []T {
 	return s
 }
 
-// orEmpty keeps the providers an object, never null.
-func (r SyncReport) orEmpty() SyncReport {
+// reportOrEmpty keeps the providers an object, never null.
+func reportOrEmpty(r SyncReport) SyncReport {
 	if r.Providers == nil {
 		r.Providers = map[string]ProviderSync{}
 	}
@@ -172,23 +173,23 @@ func (r SyncReport) orEmpty() SyncReport {
 func statusOf(err error) (status int, code, public string) {
 	switch {
 	case errors.Is(err, ErrInvalid):
-		return http.StatusBadRequest, "invalid_request", ""
+		return http.StatusBadRequest, xiiapi.CodeInvalidRequest, ""
 	case errors.Is(err, errUnauthorized):
-		return http.StatusUnauthorized, "unauthorized", ""
+		return http.StatusUnauthorized, xiiapi.CodeUnauthorized, ""
 	case errors.Is(err, errNotFound):
-		return http.StatusNotFound, "not_found", ""
+		return http.StatusNotFound, xiiapi.CodeNotFound, ""
 	case errors.Is(err, errMethodNotAllowed):
-		return http.StatusMethodNotAllowed, "method_not_allowed", ""
+		return http.StatusMethodNotAllowed, xiiapi.CodeMethodNotAllowed, ""
 	case errors.Is(err, ErrUnavailable):
-		return http.StatusServiceUnavailable, "aggregator_unavailable", "aggregator unavailable: no replica is known or reachable; retry shortly"
+		return http.StatusServiceUnavailable, xiiapi.CodeAggregatorUnavailable, "aggregator unavailable: no replica is known or reachable; retry shortly"
 	case errors.Is(err, ErrBadGateway):
-		return http.StatusBadGateway, "bad_gateway", ErrBadGateway.Error()
+		return http.StatusBadGateway, xiiapi.CodeBadGateway, ErrBadGateway.Error()
 	case errors.Is(err, ErrTimeout), errors.Is(err, context.DeadlineExceeded):
-		return http.StatusGatewayTimeout, "timeout", "no answer from the aggregator within the request's deadline; a longer timeout may help"
+		return http.StatusGatewayTimeout, xiiapi.CodeTimeout, "no answer from the aggregator within the request's deadline; a longer timeout may help"
 	case errors.Is(err, context.Canceled):
-		return 499, "canceled", "request canceled" // the client went away; nobody reads this
+		return 499, xiiapi.CodeCanceled, "request canceled" // the client went away; nobody reads this
 	}
-	return http.StatusInternalServerError, "internal", http.StatusText(http.StatusInternalServerError)
+	return http.StatusInternalServerError, xiiapi.CodeInternal, http.StatusText(http.StatusInternalServerError)
 }
 
 // errorEncoder writes err as a JSON error answer; every answer of the API

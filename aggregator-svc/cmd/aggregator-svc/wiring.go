@@ -42,7 +42,7 @@ func newSourceBuilder(cfg config, tel *observability.Telemetry) *sourceBuilder {
 // makes the provider misconfigured and is shown to clients, so it never
 // holds a token.
 func (b *sourceBuilder) build(name string, d discovery.Descriptor) (syncer.Source, error) {
-	src, err := provider.New(name, provider.Descriptor{URL: d.URL, Dialect: d.Dialect}, provider.Options{
+	src, err := provider.New(name, d, provider.Options{
 		HTTPClient:   b.client,
 		Token:        b.tokens[name],
 		MaxPageBytes: b.maxPageBytes,

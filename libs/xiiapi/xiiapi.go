@@ -1,0 +1,137 @@
+// Package xiiapi is the wire contract between dashboard-svc and
+// aggregator-svc: the answer bodies and the sync report in them, the
+// routes, the headers and the error codes. Both sides use these types,
+// the aggregator to encode and the dashboard's client to decode, so the
+// contract exists once (as etcd keeps its wire types in its api module).
+//
+// The package holds data and names only: no HTTP, no driver, no logic
+// beyond what the types themselves mean.
+package xiiapi
+
+import (
+	"encoding/json"
+	"slices"
+	"time"
+)
+
+// Routes of the aggregator's API.
+const (
+	ResponsesPath = "/api/v1/responses"
+	StatsPath     = "/api/v1/stats"
+	SyncPath      = "/api/v1/sync"
+)
+
+// Headers.
+const (
+	// SyncCompleteHeader carries SyncReport.Complete on every answer of a
+	// sync-backed route ("true" or "false"); an error answer says "false".
+	SyncCompleteHeader = "X-Sync-Complete"
+	// RequestTimeoutHeader asks for a deadline, as a Go duration ("1500ms").
+	RequestTimeoutHeader = "Request-Timeout"
+)
+
+// Error codes: the "code" of an error body, which clients map errors by.
+const (
+	CodeInvalidRequest   = "invalid_request"
+	CodeUnauthorized     = "unauthorized"
+	CodeNotFound         = "not_found"
+	CodeMethodNotAllowed = "method_not_allowed"
+	CodeTimeout          = "timeout"
+	CodeCanceled         = "canceled"
+	CodeInternal         = "internal"
+	// CodeAggregatorUnavailable and CodeBadGateway are the dashboard's
+	// own: no replica answered, or one answered something unusable.
+	CodeAggregatorUnavailable = "aggregator_unavailable"
+	CodeBadGateway            = "bad_gateway"
+)
+
+// Response is one aggregated survey response.
+type Response struct {
+	Provider   string          `json:"provider"`
+	ProviderID string          `json:"provider_id"`
+	Survey     string          `json:"survey"`
+	Text       string          `json:"text"`
+	Device     string          `json:"device"`
+	Location   string          `json:"location"`
+	Answers    json.RawMessage `json:"answers,omitempty"`
+	CreatedAt  time.Time       `json:"created_at"`
+}
+
+// Group is the count of one combination of the grouped dimensions.
+type Group struct {
+	Key   map[string]string `json:"key"`
+	Count int64             `json:"count"`
+}
+
+// SyncStatus is how one provider's sync ended for one request.
+type SyncStatus string
+
+// Sync statuses.
+const (
+	StatusOK          SyncStatus = "ok"           // caught up by a round that started after the request
+	StatusTimeout     SyncStatus = "timeout"      // not caught up within the deadline
+	StatusError       SyncStatus = "error"        // the provider answered something unusable, or storing failed
+	StatusUnavailable SyncStatus = "unavailable"  // the provider could not be reached, or is not registered
+	StatusCircuitOpen SyncStatus = "circuit_open" // recent failures: not asked at all for now
+	// StatusMisconfigured: the provider is configured, but its descriptor
+	// cannot be used (bad JSON, unknown dialect, a missing credential).
+	StatusMisconfigured SyncStatus = "misconfigured"
+)
+
+// ProviderSync is one provider's part of a SyncReport.
+type ProviderSync struct {
+	Status SyncStatus `json:"status"`
+	// Rows and Pages are what the round this request waited for fetched.
+	Rows  int `json:"rows"`
+	Pages int `json:"pages"`
+	// Cursor is the position the aggregate holds for this provider.
+	Cursor string `json:"cursor,omitempty"`
+	// SyncedAt: the aggregate holds everything this provider acknowledged
+	// before this instant. Zero if it never caught up on this replica.
+	SyncedAt time.Time `json:"synced_at,omitzero"`
+	// LagMS is how far SyncedAt lags behind now, in milliseconds; 0 when ok.
+	LagMS int64 `json:"lag_ms"`
+	// Error says briefly why the provider is not ok. Never credentials.
+	Error string `json:"error,omitempty"`
+}
+
+// SyncReport says how fresh an answer is.
+type SyncReport struct {
+	// Complete is true when every covered provider is ok and the covered
+	// set is confirmed: an answer read after this sync holds everything
+	// acknowledged before it began.
+	Complete  bool                    `json:"complete"`
+	Providers map[string]ProviderSync `json:"providers"`
+}
+
+// Incomplete returns the names of the providers that are not ok, sorted.
+func (r SyncReport) Incomplete() []string {
+	var names []string
+	for name, p := range r.Providers {
+		if p.Status != StatusOK {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Answer bodies.
+type (
+	// ResponsesBody is the answer of GET ResponsesPath.
+	ResponsesBody struct {
+		Data       []Response  `json:"data"`
+		NextCursor string      `json:"next_cursor"`
+		Sync       *SyncReport `json:"sync"` // never nil in a valid answer
+	}
+	// StatsBody is the answer of GET StatsPath.
+	StatsBody struct {
+		Groups []Group     `json:"groups"`
+		Total  int64       `json:"total"`
+		Sync   *SyncReport `json:"sync"`
+	}
+	// SyncBody is the answer of POST SyncPath.
+	SyncBody struct {
+		Sync *SyncReport `json:"sync"`
+	}
+)
