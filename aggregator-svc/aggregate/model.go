@@ -21,7 +21,7 @@ const (
 // Domain errors.
 var (
 	// ErrInvalid wraps every validation failure; the message names the field.
-	ErrInvalid = errors.New("invalid request")
+	ErrInvalid = xiiapi.ErrInvalid
 	// ErrConflict: the provider's cursor moved since it was read (another
 	// replica applied a page first). Nothing was written.
 	ErrConflict = errors.New("provider cursor moved")
@@ -35,14 +35,7 @@ type Response = xiiapi.Response
 
 // Filter restricts a query to responses whose fields equal the non-empty
 // values and whose CreatedAt is in [Since, Until) where those are set.
-type Filter struct {
-	Survey   string
-	Device   string
-	Location string
-	Provider string
-	Since    time.Time
-	Until    time.Time
-}
+type Filter = xiiapi.Filter
 
 // Key is a response's place in the read order: newest first, then by
 // provider and provider id.

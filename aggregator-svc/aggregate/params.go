@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"xii/libs/params"
+	"xii/libs/xiiapi"
 )
 
 // Request-timeout bounds: the deadline a caller may ask for, and the one it
@@ -25,10 +26,9 @@ const (
 
 // Param sets: which query parameters each route accepts.
 var (
-	filterParams = []string{"survey", "device", "location", "provider", "since", "until"}
-	QueryParams  = append([]string{"limit", "cursor", "timeout"}, filterParams...)
-	StatsParams  = append([]string{"group_by", "timeout"}, filterParams...)
-	SyncParams   = []string{"timeout"}
+	QueryParams = append([]string{"limit", "cursor", "timeout"}, xiiapi.FilterParams...)
+	StatsParams = append([]string{"group_by", "timeout"}, xiiapi.FilterParams...)
+	SyncParams  = []string{"timeout"}
 )
 
 // ParseValues parses a raw query string strictly: known parameters only,
@@ -41,14 +41,10 @@ func ParseValues(raw string, known []string) (url.Values, error) {
 	return v, nil
 }
 
-// ParseFilter reads the filter parameters; times are RFC 3339.
+// ParseFilter reads and validates the filter parameters.
 func ParseFilter(v url.Values) (Filter, error) {
-	f := Filter{Survey: v.Get("survey"), Device: v.Get("device"), Location: v.Get("location"), Provider: v.Get("provider")}
-	var err error
-	if f.Since, err = parseTime(v, "since"); err != nil {
-		return Filter{}, err
-	}
-	if f.Until, err = parseTime(v, "until"); err != nil {
+	f, err := xiiapi.ParseFilter(v)
+	if err != nil {
 		return Filter{}, err
 	}
 	return f, f.Validate()

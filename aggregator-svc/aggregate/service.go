@@ -6,11 +6,9 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
-)
 
-// Field limits for filter values.
-const maxFilterLen = 128
+	"xii/libs/xiiapi"
+)
 
 // QueryResult is a page of responses read after a sync.
 type QueryResult struct {
@@ -89,26 +87,6 @@ func (s *service) sync(ctx context.Context) SyncReport {
 	return s.syncer.Sync(ctx)
 }
 
-// Validate checks the filter's values.
-func (f Filter) Validate() error {
-	for _, v := range []struct{ name, value string }{
-		{"survey", f.Survey}, {"device", f.Device}, {"location", f.Location}, {"provider", f.Provider},
-	} {
-		switch {
-		case !utf8.ValidString(v.value):
-			return invalidf("%s: not valid UTF-8", v.name)
-		case utf8.RuneCountInString(v.value) > maxFilterLen:
-			return invalidf("%s: longer than %d characters", v.name, maxFilterLen)
-		case strings.ContainsRune(v.value, 0):
-			return invalidf("%s: contains a NUL character", v.name)
-		}
-	}
-	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
-		return invalidf("since: must be before until")
-	}
-	return nil
-}
-
 // Validate checks the filter and the grouping.
 func (q StatsQuery) Validate() error {
 	if err := q.Filter.Validate(); err != nil {
@@ -125,6 +103,4 @@ func (q StatsQuery) Validate() error {
 	return nil
 }
 
-func invalidf(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
-}
+func invalidf(format string, args ...any) error { return xiiapi.Invalidf(format, args...) }

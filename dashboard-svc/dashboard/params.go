@@ -5,9 +5,9 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"xii/libs/params"
+	"xii/libs/xiiapi"
 )
 
 // maxQueryBytes bounds a request's raw query string.
@@ -15,10 +15,9 @@ const maxQueryBytes = 4096
 
 // Param sets: which query parameters each route accepts.
 var (
-	filterParams    = []string{"survey", "device", "location", "provider", "since", "until"}
-	responsesParams = append([]string{"limit", "cursor", "timeout"}, filterParams...)
-	statsParams     = append([]string{"group_by", "timeout"}, filterParams...)
-	reporterParams  = append([]string{"limit", "timeout"}, filterParams...)
+	responsesParams = append([]string{"limit", "cursor", "timeout"}, xiiapi.FilterParams...)
+	statsParams     = append([]string{"group_by", "timeout"}, xiiapi.FilterParams...)
+	reporterParams  = append([]string{"limit", "timeout"}, xiiapi.FilterParams...)
 )
 
 // ParseValues parses a raw query string strictly: known parameters only,
@@ -32,25 +31,7 @@ func ParseValues(raw string, known []string) (url.Values, error) {
 }
 
 // ParseFilter reads the filter parameters; times are RFC 3339.
-func ParseFilter(v url.Values) (Filter, error) {
-	f := Filter{Survey: v.Get("survey"), Device: v.Get("device"), Location: v.Get("location"), Provider: v.Get("provider")}
-	var err error
-	if f.Since, err = parseTime(v, "since"); err != nil {
-		return Filter{}, err
-	}
-	if f.Until, err = parseTime(v, "until"); err != nil {
-		return Filter{}, err
-	}
-	return f, nil
-}
-
-func parseTime(v url.Values, name string) (time.Time, error) {
-	t, err := params.Time(v, name)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
-	return t, nil
-}
+func ParseFilter(v url.Values) (Filter, error) { return xiiapi.ParseFilter(v) }
 
 // ParseQuery reads a Query from parameters checked by ParseValues. It
 // checks formats; Query.Validate checks ranges.
@@ -84,25 +65,6 @@ func ParseStatsQuery(v url.Values) (StatsQuery, error) {
 		q.GroupBy = strings.Split(s, ",")
 	}
 	return q, nil
-}
-
-// Values returns f in the URL form ParseFilter reads.
-func (f Filter) Values() url.Values {
-	v := url.Values{}
-	for _, p := range []struct{ name, value string }{
-		{"survey", f.Survey}, {"device", f.Device}, {"location", f.Location}, {"provider", f.Provider},
-	} {
-		if p.value != "" {
-			v.Set(p.name, p.value)
-		}
-	}
-	if !f.Since.IsZero() {
-		v.Set("since", f.Since.Format(time.RFC3339Nano))
-	}
-	if !f.Until.IsZero() {
-		v.Set("until", f.Until.Format(time.RFC3339Nano))
-	}
-	return v
 }
 
 // Values returns q in the URL form ParseQuery reads; the aggregator reads

@@ -14,8 +14,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
-	"unicode/utf8"
+
+	"xii/libs/xiiapi"
 )
 
 // Query limits.
@@ -23,7 +23,7 @@ const (
 	DefaultLimit = 50
 	MaxLimit     = 1000
 	// MaxFilterLen bounds a filter value, in characters.
-	MaxFilterLen = 128
+	MaxFilterLen = xiiapi.MaxFilterLen
 	// MaxCursorLen bounds a cursor, in bytes.
 	MaxCursorLen = 512
 )
@@ -35,7 +35,7 @@ var GroupDimensions = []string{"survey", "device", "location", "provider"}
 var (
 	// ErrInvalid wraps every validation failure; the message names the
 	// parameter.
-	ErrInvalid = errors.New("invalid request")
+	ErrInvalid = xiiapi.ErrInvalid
 	// ErrUnavailable: no aggregator replica is known, or none could be
 	// reached or answered without a server error.
 	ErrUnavailable = errors.New("aggregator unavailable")
@@ -48,14 +48,7 @@ var (
 
 // Filter restricts a read to responses whose fields equal the non-empty
 // values and whose created_at is in [Since, Until) where those are set.
-type Filter struct {
-	Survey   string
-	Device   string
-	Location string
-	Provider string
-	Since    time.Time
-	Until    time.Time
-}
+type Filter = xiiapi.Filter
 
 // Query asks for one page of responses, newest first.
 type Query struct {
@@ -125,26 +118,6 @@ func (s *service) Stats(ctx context.Context, q StatsQuery) (Stats, error) {
 	return st, nil
 }
 
-// Validate checks the filter's values.
-func (f Filter) Validate() error {
-	for _, v := range []struct{ name, value string }{
-		{"survey", f.Survey}, {"device", f.Device}, {"location", f.Location}, {"provider", f.Provider},
-	} {
-		switch {
-		case !utf8.ValidString(v.value):
-			return invalidf("%s: not valid UTF-8", v.name)
-		case utf8.RuneCountInString(v.value) > MaxFilterLen:
-			return invalidf("%s: longer than %d characters", v.name, MaxFilterLen)
-		case strings.ContainsRune(v.value, 0):
-			return invalidf("%s: contains a NUL character", v.name)
-		}
-	}
-	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
-		return invalidf("since: must be before until")
-	}
-	return nil
-}
-
 // Validate checks the limit, the filter and the cursor's form; what the
 // cursor points at only the aggregator can judge.
 func (q Query) Validate() error {
@@ -178,6 +151,4 @@ func (q StatsQuery) Validate() error {
 	return nil
 }
 
-func invalidf(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
-}
+func invalidf(format string, args ...any) error { return xiiapi.Invalidf(format, args...) }
