@@ -14,12 +14,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"xii/libs/backoff"
 )
 
 // Defaults for a Config's zero fields.
@@ -123,7 +124,7 @@ func (e *Elector) Run(ctx context.Context) error {
 	}
 	failures := 0
 	for {
-		if d := retryDelay(failures, e.cfg.RetryMax); d > 0 {
+		if d := backoff.Delay(failures, retryMin, e.cfg.RetryMax); d > 0 {
 			t := time.NewTimer(d)
 			select {
 			case <-ctx.Done():
@@ -151,17 +152,3 @@ func (e *Elector) now() time.Duration { return time.Since(e.epoch) }
 // lead records that e leads until valid, a time since e.epoch; 0 means it
 // does not lead.
 func (e *Elector) lead(valid time.Duration) { e.until.Store(int64(valid)) }
-
-// retryDelay returns the delay before attempt n+1 after n failures in a
-// row: retryMin doubled per failure, capped at limit, less up to half at
-// random so that replicas do not retry in step.
-func retryDelay(n int, limit time.Duration) time.Duration {
-	if n <= 0 {
-		return 0
-	}
-	d := limit
-	if n < 30 {
-		d = min(retryMin<<(n-1), limit)
-	}
-	return d/2 + rand.N(d/2+1)
-}

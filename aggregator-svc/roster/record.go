@@ -2,11 +2,11 @@ package roster
 
 import (
 	"context"
-	"math/rand/v2"
 	"time"
 
 	"xii/aggregator-svc/aggregate"
 	"xii/aggregator-svc/watch"
+	"xii/libs/backoff"
 )
 
 // Run keeps the store's record in step with etcd until ctx ends: it
@@ -19,7 +19,7 @@ func (r *Roster) Run(ctx context.Context) error {
 	for {
 		var wait <-chan time.Time
 		if failures > 0 {
-			wait = time.After(r.retryDelay(failures))
+			wait = time.After(backoff.Delay(failures, retryMin, r.opts.RetryMax))
 		}
 		select {
 		case <-ctx.Done():
@@ -101,14 +101,4 @@ func (r *Roster) record(ctx context.Context) error {
 	// etcd may have changed while writing; what is still behind waits for
 	// the next signal, which SetProviders and SetRetired have sent.
 	return nil
-}
-
-// retryDelay is retryMin doubled per failure, capped at RetryMax, less up
-// to half at random so that replicas do not retry in step.
-func (r *Roster) retryDelay(failures int) time.Duration {
-	d := r.opts.RetryMax
-	if failures < 20 {
-		d = min(retryMin<<(failures-1), d)
-	}
-	return d/2 + rand.N(d/2+1)
 }

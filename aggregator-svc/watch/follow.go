@@ -20,12 +20,13 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"math/rand/v2"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.opentelemetry.io/otel/metric"
+
+	"xii/libs/backoff"
 )
 
 // Defaults for an Options' zero fields.
@@ -94,7 +95,7 @@ func Follow(ctx context.Context, cli *clientv3.Client, prefix string, opts Optio
 	f.log = f.opts.Logger.With("etcd_prefix", prefix)
 	failures := 0
 	for {
-		if d := retryDelay(failures, f.opts.RetryMax); d > 0 {
+		if d := backoff.Delay(failures, retryMin, f.opts.RetryMax); d > 0 {
 			t := time.NewTimer(d)
 			select {
 			case <-ctx.Done():
@@ -218,18 +219,4 @@ func (f *follower) deliver(cur map[string]Entry) {
 
 func entry(kv *mvccpb.KeyValue) Entry {
 	return Entry{Value: string(kv.Value), ModRevision: kv.ModRevision, Lease: kv.Lease}
-}
-
-// retryDelay returns the delay before attempt n+1 after n failures in a
-// row: retryMin doubled per failure, capped at limit, with up to half of it
-// taken off at random so that replicas do not retry in step.
-func retryDelay(n int, limit time.Duration) time.Duration {
-	if n <= 0 {
-		return 0
-	}
-	d := limit
-	if n < 30 {
-		d = min(retryMin<<(n-1), limit)
-	}
-	return d/2 + rand.N(d/2+1)
 }

@@ -34,23 +34,3 @@ func TestConfigDefaults(t *testing.T) {
 	}
 }
 
-func TestRetryDelay(t *testing.T) {
-	limit := 5 * time.Second
-	cases := []struct {
-		failures int
-		lo, hi   time.Duration
-	}{
-		{0, 0, 0},
-		{1, retryMin / 2, retryMin},
-		{3, retryMin * 2, retryMin * 4},
-		{7, limit / 2, limit},
-		{1000, limit / 2, limit},
-	}
-	for _, tc := range cases {
-		for range 50 {
-			if d := retryDelay(tc.failures, limit); d < tc.lo || d > tc.hi {
-				t.Fatalf("retryDelay(%d) = %s, want within [%s, %s]", tc.failures, d, tc.lo, tc.hi)
-			}
-		}
-	}
-}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"xii/libs/backoff"
 )
 
 // Registrar keeps one key registered in etcd under a lease for as long as
@@ -120,7 +122,7 @@ func (r *Registrar) Run(ctx context.Context) error {
 // or nil once ctx ends.
 func (r *Registrar) register(ctx context.Context, failures *int) *session {
 	for {
-		if d := retryDelay(*failures, r.cfg.RetryMax); d > 0 {
+		if d := backoff.Delay(*failures, retryMin, r.cfg.RetryMax); d > 0 {
 			t := time.NewTimer(d)
 			select {
 			case <-ctx.Done():
