@@ -33,4 +33,3 @@ func TestConfigDefaults(t *testing.T) {
 		}
 	}
 }
-
