@@ -50,14 +50,6 @@ func ParseFilter(v url.Values) (Filter, error) {
 	return f, f.Validate()
 }
 
-func parseTime(v url.Values, name string) (time.Time, error) {
-	t, err := params.Time(v, name)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
-	return t, nil
-}
-
 // ParseQuery reads a Query from parameters checked by ParseValues.
 func ParseQuery(v url.Values) (Query, error) {
 	f, err := ParseFilter(v)

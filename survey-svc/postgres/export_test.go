@@ -204,9 +204,14 @@ func TestExportSeeksAnIndex(t *testing.T) {
 					}
 				})
 				// A sort is fine only above a bitmap scan, which the planner
-				// picks when it expects few more matches than the page holds.
-				if len(scans) != 1 || scans[0].IndexName != index ||
-					!(scans[0].NodeType == "Index Scan" && !sorted || scans[0].NodeType == "Bitmap Index Scan") {
+				// picks when it expects few more matches than the page holds;
+				// then an index with one more equality column after the
+				// filter's (s-rare, d-rare on _sdl) seeks as well, and the
+				// planner's choice between the two follows ANALYZE's sample.
+				bitmap := len(scans) == 1 && scans[0].NodeType == "Bitmap Index Scan"
+				ok := len(scans) == 1 && (scans[0].IndexName == index ||
+					bitmap && f != (survey.Filter{}) && strings.HasPrefix(scans[0].IndexName, index))
+				if !ok || !(scans[0].NodeType == "Index Scan" && !sorted || bitmap) {
 					t.Fatalf("plan does not seek %s:\n%s", index, out)
 				}
 				t.Logf("%s on %s", scans[0].NodeType, index)
