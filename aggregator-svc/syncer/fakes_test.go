@@ -163,3 +163,8 @@ func waiting(s *Syncer, name string) int {
 	}
 	return n
 }
+
+// SetSources is SetProviders of a confirmed set of sources only.
+func (s *Syncer) SetSources(sources []Source) {
+	s.SetProviders(Set{Confirmed: true, Sources: sources})
+}

@@ -153,18 +153,6 @@ func (s *Syncer) SetProviders(set Set) {
 	s.confirmed, s.providers, s.missing, s.lastSynced = set.Confirmed, next, slices.Clone(set.Missing), lastSynced
 }
 
-// SetSources is SetProviders of a confirmed set of sources only.
-func (s *Syncer) SetSources(sources []Source) {
-	s.SetProviders(Set{Confirmed: true, Sources: sources})
-}
-
-// Providers returns the names of the providers being synced.
-func (s *Syncer) Providers() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Collect(maps.Keys(s.providers))
-}
-
 // Sync brings every current provider up to date, within ctx's deadline,
 // and reports per provider how far it got. It never fails as a whole: a
 // provider it could not sync is reported, and Complete is false.

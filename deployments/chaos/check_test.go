@@ -18,7 +18,8 @@ type report struct {
 	byFault map[string]*faultStats // reads by the fault active when they were sent
 
 	stale, lost, duplicated, unexpected, overruns, serverErrors, unanswered int
-	examples                                                                []string
+	examples                                                                []string // of violations
+	notes                                                                   []string // of 5xx and unanswered reads
 }
 
 // faultStats are the reads sent during one kind of fault.
@@ -31,6 +32,13 @@ type faultStats struct {
 func (r *report) example(format string, args ...any) {
 	if len(r.examples) < 20 {
 		r.examples = append(r.examples, fmt.Sprintf(format, args...))
+	}
+}
+
+// note keeps an example of a failure that is not a violation.
+func (r *report) note(format string, args ...any) {
+	if len(r.notes) < 10 {
+		r.notes = append(r.notes, fmt.Sprintf(format, args...))
 	}
 }
 
@@ -89,13 +97,13 @@ func check(h *history, events []event) *report {
 			rep.unanswered++
 			fs.unanswered++
 			if kind := during(events, r.sent); kind != "kill dashboard" {
-				rep.example("unanswered during %s, sent %s: %v", kind, r.sent.Format("15:04:05.000"), r.err)
+				rep.note("unanswered during %s, sent %s: %v", kind, r.sent.Format("15:04:05.000"), r.err)
 			}
 			continue
 		case r.status >= 500:
 			rep.serverErrors++
 			fs.serverErrors++
-			rep.example("%d for a %v deadline during %s, sent %s: %s", r.status, r.timeout, during(events, r.sent), r.sent.Format("15:04:05.000"), strings.TrimSpace(r.body))
+			rep.note("%d for a %v deadline during %s, sent %s: %s", r.status, r.timeout, during(events, r.sent), r.sent.Format("15:04:05.000"), strings.TrimSpace(r.body))
 			continue
 		case r.status != 200:
 			rep.example("read %s with a %v deadline: status %d %s", r.bucket, r.timeout, r.status, strings.TrimSpace(r.body))
@@ -251,7 +259,7 @@ func (r *report) String() string {
 			fmt.Fprintf(&b, "  incomplete during %s: %d× %s\n", k, x.n, x.text)
 		}
 	}
-	for _, e := range r.examples {
+	for _, e := range append(slices.Clone(r.examples), r.notes...) {
 		fmt.Fprintf(&b, "  %s\n", e)
 	}
 	return b.String()

@@ -161,7 +161,7 @@ func during(events []event, at time.Time) string {
 }
 
 func (e event) String() string {
-	s := fmt.Sprintf("%-28s %-9s %6.1fs", e.kind, e.target, e.healed.Sub(e.start).Seconds())
+	s := fmt.Sprintf("%s %-28s %-9s %6.1fs", e.start.Format("15:04:05.000"), e.kind, e.target, e.healed.Sub(e.start).Seconds())
 	if e.injectErr != nil {
 		s += " inject: " + e.injectErr.Error()
 	}
