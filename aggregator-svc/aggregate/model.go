@@ -10,10 +10,10 @@ import (
 	"xii/libs/xiiapi"
 )
 
-// Query limits.
+// Query limits: those of the wire contract, and one of the aggregate's own.
 const (
-	DefaultLimit = 50
-	MaxLimit     = 1000
+	DefaultLimit = xiiapi.DefaultLimit
+	MaxLimit     = xiiapi.MaxLimit
 	// MaxGroups bounds the groups one stats answer returns.
 	MaxGroups = 1000
 )
@@ -58,14 +58,17 @@ type ResultPage struct {
 	Next      *Key
 }
 
-// Group dimensions a stats query may group by.
-var GroupDimensions = []string{"survey", "device", "location", "provider"}
-
-// StatsQuery asks for counts per group of the filtered responses.
-type StatsQuery struct {
-	Filter  Filter
-	GroupBy []string // each one of GroupDimensions, no repeats; empty: total only
+// Validate checks the limit and the filter. Errors wrap ErrInvalid.
+func (q Query) Validate() error {
+	return xiiapi.Query{Filter: q.Filter, Limit: q.Limit}.Validate()
 }
+
+// GroupDimensions are what a stats query may group by.
+var GroupDimensions = xiiapi.GroupDimensions
+
+// StatsQuery asks for counts per group of the filtered responses; its
+// Validate checks the filter and the grouping.
+type StatsQuery = xiiapi.StatsQuery
 
 // Group is the count of one combination of the grouped dimensions.
 type Group = xiiapi.Group

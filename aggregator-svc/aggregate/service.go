@@ -3,11 +3,7 @@ package aggregate
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
-
-	"xii/libs/xiiapi"
 )
 
 // QueryResult is a page of responses read after a sync.
@@ -47,10 +43,7 @@ func (s *service) Query(ctx context.Context, q Query) (QueryResult, error) {
 	if q.Limit == 0 {
 		q.Limit = DefaultLimit
 	}
-	if q.Limit < 1 || q.Limit > MaxLimit {
-		return QueryResult{}, invalidf("limit: must be between 1 and %d", MaxLimit)
-	}
-	if err := q.Filter.Validate(); err != nil {
+	if err := q.Validate(); err != nil {
 		return QueryResult{}, err
 	}
 	rep := s.sync(ctx)
@@ -86,21 +79,3 @@ func (s *service) sync(ctx context.Context) SyncReport {
 	}
 	return s.syncer.Sync(ctx)
 }
-
-// Validate checks the filter and the grouping.
-func (q StatsQuery) Validate() error {
-	if err := q.Filter.Validate(); err != nil {
-		return err
-	}
-	for i, g := range q.GroupBy {
-		if !slices.Contains(GroupDimensions, g) {
-			return invalidf("group_by: %q is not one of %s", g, strings.Join(GroupDimensions, ", "))
-		}
-		if slices.Contains(q.GroupBy[:i], g) {
-			return invalidf("group_by: %q given twice", g)
-		}
-	}
-	return nil
-}
-
-func invalidf(format string, args ...any) error { return xiiapi.Invalidf(format, args...) }

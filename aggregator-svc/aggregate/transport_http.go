@@ -11,6 +11,7 @@ import (
 
 	kithttp "github.com/go-kit/kit/transport/http"
 
+	"xii/libs/deadline"
 	"xii/libs/httpjson"
 	"xii/libs/xiiapi"
 )
@@ -23,6 +24,30 @@ var (
 	errMethodNotAllowed = errors.New("method not allowed")
 )
 
+// Request-timeout bounds: the deadline a caller may ask for, and the one it
+// gets when it asks for none.
+const (
+	DefaultTimeout = 2 * time.Second
+	MaxTimeout     = 30 * time.Second
+	// MinTimeout leaves a read of the aggregate a chance: below it an
+	// answer could only ever be a timeout.
+	MinTimeout = 10 * time.Millisecond
+)
+
+var timeouts = xiiapi.Timeouts{Min: MinTimeout, Default: DefaultTimeout, Max: MaxTimeout}
+
+// Route is one route of the API.
+type Route struct {
+	Method, Path string
+}
+
+// Routes are the routes NewHTTPHandler serves, in its order.
+var Routes = []Route{
+	{"GET", xiiapi.ResponsesPath},
+	{"GET", xiiapi.StatsPath},
+	{"POST", xiiapi.SyncPath},
+}
+
 // NewHTTPHandler returns the aggregator's API for the dashboard:
 //
 //	GET  /api/v1/responses  sync, then a filtered page (limit, cursor)
@@ -30,57 +55,81 @@ var (
 //	POST /api/v1/sync       sync only
 //
 // Every route takes a deadline (timeout parameter or Request-Timeout
-// header, default DefaultTimeout, at most MaxTimeout).
+// header, default DefaultTimeout, at most MaxTimeout). Each request is
+// decoded once, deadline included; the endpoint runs under that deadline.
 func NewHTTPHandler(e Endpoints, logger *slog.Logger) http.Handler {
-	opts := []kithttp.ServerOption{kithttp.ServerErrorEncoder(errorEncoder(logger))}
+	encodeError := httpjson.ErrorWriter(logger, statusOf)
+	opts := []kithttp.ServerOption{kithttp.ServerErrorEncoder(encodeError)}
+	handlers := []http.Handler{
+		kithttp.NewServer(deadline.Endpoint(e.Query), decodeQuery, encodeQuery(encodeError), opts...),
+		kithttp.NewServer(deadline.Endpoint(e.Stats), decodeStats, encodeStats(encodeError), opts...),
+		kithttp.NewServer(deadline.Endpoint(e.Sync), decodeSync, encodeSync, opts...),
+	}
 	mux := http.NewServeMux()
-	mux.Handle("GET "+xiiapi.ResponsesPath, withDeadline(QueryParams, kithttp.NewServer(e.Query,
-		decodeWith(ParseQuery), encodeQuery(logger), opts...)))
-	mux.Handle("GET "+xiiapi.StatsPath, withDeadline(StatsParams, kithttp.NewServer(e.Stats,
-		decodeWith(ParseStatsQuery), encodeStats(logger), opts...)))
-	mux.Handle("POST "+xiiapi.SyncPath, withDeadline(SyncParams, kithttp.NewServer(e.Sync,
-		func(context.Context, *http.Request) (any, error) { return nil, nil }, encodeSync, opts...)))
-	for path, allow := range map[string]string{xiiapi.ResponsesPath: "GET", xiiapi.StatsPath: "GET", xiiapi.SyncPath: "POST"} {
-		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Allow", allow)
-			errorEncoder(logger)(r.Context(), errMethodNotAllowed, w)
+	for i, rt := range Routes {
+		mux.Handle(rt.Method+" "+rt.Path, handlers[i])
+		// A method-less pattern is less specific, so it only catches the
+		// wrong methods on a known path.
+		mux.HandleFunc(rt.Path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", rt.Method)
+			encodeError(r.Context(), errMethodNotAllowed, w)
 		})
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { errorEncoder(logger)(r.Context(), errNotFound, w) })
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { encodeError(r.Context(), errNotFound, w) })
 	return mux
 }
 
-// withDeadline checks the query's parameter names and applies the
-// requested deadline to the whole request, sync and read alike.
-func withDeadline(known []string, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		values, err := ParseValues(r.URL.RawQuery, known)
-		if err == nil {
-			var timeout time.Duration
-			if timeout, err = ParseTimeout(values, r.Header.Get(xiiapi.RequestTimeoutHeader)); err == nil {
-				ctx, cancel := context.WithTimeout(r.Context(), timeout)
-				defer cancel()
-				next.ServeHTTP(w, r.WithContext(ctx))
-				return
-			}
-		}
-		status, code := statusOf(err)
-		httpjson.Error(w, status, code, err.Error())
-	})
-}
-
-func decodeWith[T any](parse func(url.Values) (T, error)) kithttp.DecodeRequestFunc {
-	return func(_ context.Context, r *http.Request) (any, error) {
-		// withDeadline has already checked the parameters.
-		return parse(r.URL.Query())
+// decodeRequest parses r's query once, strictly, with the deadline it asks
+// for; read turns the parameters into the endpoint's request.
+func decodeRequest(r *http.Request, known []string, read func(url.Values) (any, error)) (any, error) {
+	v, err := xiiapi.ParseValues(r.URL.RawQuery, known)
+	if err != nil {
+		return nil, err
 	}
+	timeout, err := timeouts.Parse(v, r.Header.Get(xiiapi.RequestTimeoutHeader))
+	if err != nil {
+		return nil, err
+	}
+	req, err := read(v)
+	if err != nil {
+		return nil, err
+	}
+	return deadline.Request{Request: req, Timeout: timeout}, nil
 }
 
-func encodeQuery(logger *slog.Logger) kithttp.EncodeResponseFunc {
+func decodeQuery(_ context.Context, r *http.Request) (any, error) {
+	return decodeRequest(r, xiiapi.QueryParams, func(v url.Values) (any, error) { return ParseQuery(v) })
+}
+
+func decodeStats(_ context.Context, r *http.Request) (any, error) {
+	return decodeRequest(r, xiiapi.StatsParams, func(v url.Values) (any, error) { return xiiapi.ParseStatsQuery(v) })
+}
+
+func decodeSync(_ context.Context, r *http.Request) (any, error) {
+	return decodeRequest(r, []string{"timeout"}, func(url.Values) (any, error) { return nil, nil })
+}
+
+// ParseQuery reads a Query from parameters xiiapi.ParseValues accepted,
+// the cursor decoded; Query.Validate checks the values.
+func ParseQuery(v url.Values) (Query, error) {
+	wq, err := xiiapi.ParseQuery(v)
+	if err != nil {
+		return Query{}, err
+	}
+	q := Query{Filter: wq.Filter, Limit: wq.Limit}
+	if wq.Cursor != "" {
+		if q.After, err = ParseKey(wq.Cursor); err != nil {
+			return Query{}, err
+		}
+	}
+	return q, nil
+}
+
+func encodeQuery(encodeError kithttp.ErrorEncoder) kithttp.EncodeResponseFunc {
 	return func(ctx context.Context, w http.ResponseWriter, response any) error {
 		resp := response.(QueryResponse)
 		if resp.Err != nil {
-			errorEncoder(logger)(ctx, resp.Err, w)
+			encodeError(ctx, resp.Err, w)
 			return nil
 		}
 		body := xiiapi.ResponsesBody{Data: resp.Result.Page.Responses, Sync: &resp.Result.Sync}
@@ -94,11 +143,11 @@ func encodeQuery(logger *slog.Logger) kithttp.EncodeResponseFunc {
 	}
 }
 
-func encodeStats(logger *slog.Logger) kithttp.EncodeResponseFunc {
+func encodeStats(encodeError kithttp.ErrorEncoder) kithttp.EncodeResponseFunc {
 	return func(ctx context.Context, w http.ResponseWriter, response any) error {
 		resp := response.(StatsResponse)
 		if resp.Err != nil {
-			errorEncoder(logger)(ctx, resp.Err, w)
+			encodeError(ctx, resp.Err, w)
 			return nil
 		}
 		body := xiiapi.StatsBody{Groups: resp.Result.Stats.Groups, Total: resp.Result.Stats.Total, Sync: &resp.Result.Sync}
@@ -134,8 +183,4 @@ func statusOf(err error) (int, string) {
 		return 499, xiiapi.CodeCanceled // the client went away; nobody reads this
 	}
 	return http.StatusInternalServerError, xiiapi.CodeInternal
-}
-
-func errorEncoder(logger *slog.Logger) kithttp.ErrorEncoder {
-	return httpjson.ErrorWriter(logger, statusOf)
 }

@@ -148,8 +148,11 @@ func TestBadRequests(t *testing.T) {
 		{"GET", "/api/v1/responses?since=yesterday", 400, "since: must be an RFC 3339 time"},
 		{"GET", "/api/v1/responses?since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z", 400, "since: must be before until"},
 		{"GET", "/api/v1/responses?cursor=nope", 400, "cursor: malformed"},
-		{"GET", "/api/v1/responses?timeout=1h", 400, "timeout: must be a duration"},
-		{"GET", "/api/v1/responses?timeout=1ms", 400, "from 10ms to 30s"},
+		{"GET", "/api/v1/responses?timeout=1h", 400, "timeout: 1h0m0s is longer than the maximum 30s"},
+		{"GET", "/api/v1/responses?timeout=", 400, "timeout: must be a positive duration"},
+		{"GET", "/api/v1/stats?group_by=", 400, "group_by: empty"},
+		{"GET", "/api/v1/responses?cursor=", 400, "cursor: empty"},
+		{"GET", "/api/v1/responses?timeout=1ms", 400, "timeout: 1ms is shorter than the minimum 10ms"},
 		{"GET", "/api/v1/responses?device=a&device=b", 400, "device: given more than once"},
 		{"GET", "/api/v1/responses?device=" + strings.Repeat("x", 129), 400, "device: longer than"},
 		{"GET", "/api/v1/responses?device=" + strings.Repeat("x", 5000), 400, "query: longer than"},
@@ -171,12 +174,12 @@ func FuzzParseQuery(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		v, err := ParseValues(raw, QueryParams)
+		v, err := xiiapi.ParseValues(raw, xiiapi.QueryParams)
 		if err != nil {
 			return
 		}
 		q, err := ParseQuery(v)
-		if err != nil {
+		if err != nil || q.Validate() != nil {
 			return
 		}
 		if q.Limit < 0 || q.Limit > MaxLimit {

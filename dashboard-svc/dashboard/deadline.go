@@ -1,10 +1,7 @@
 package dashboard
 
 import (
-	"context"
 	"fmt"
-	"net/http"
-	"net/url"
 	"time"
 
 	"xii/libs/xiiapi"
@@ -61,48 +58,8 @@ func (d Deadlines) Validate() error {
 	return nil
 }
 
-// ParseTimeout reads the requested deadline from the timeout parameter or,
-// failing that, the Request-Timeout header. Errors wrap ErrInvalid and name
-// where the bad value came from.
-func (d Deadlines) ParseTimeout(v url.Values, header string) (time.Duration, error) {
-	name, s := "timeout", v.Get("timeout")
-	if !v.Has("timeout") {
-		name, s = RequestTimeoutHeader, header
-		if s == "" {
-			return d.Default, nil
-		}
-	}
-	t, err := time.ParseDuration(s)
-	if err != nil || t <= 0 {
-		return 0, invalidf("%s: must be a positive duration such as 1500ms", name)
-	}
-	if t < MinTimeout {
-		return 0, invalidf("%s: %s is shorter than the minimum %s", name, t, MinTimeout)
-	}
-	if t > d.Max {
-		return 0, invalidf("%s: %s is longer than the maximum %s", name, t, d.Max)
-	}
-	return t, nil
-}
-
-// withDeadline checks the query's parameter names and runs next under the
-// requested deadline. The deadline covers the whole request and reaches
-// the aggregator through the context; a client that disconnects cancels
-// the same context.
-func withDeadline(d Deadlines, known []string, fail func(http.ResponseWriter, *http.Request, error), next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		values, err := ParseValues(r.URL.RawQuery, known)
-		if err != nil {
-			fail(w, r, err)
-			return
-		}
-		timeout, err := d.ParseTimeout(values, r.Header.Get(RequestTimeoutHeader))
-		if err != nil {
-			fail(w, r, err)
-			return
-		}
-		ctx, cancel := context.WithTimeout(r.Context(), timeout)
-		defer cancel()
-		next.ServeHTTP(w, r.WithContext(ctx))
-	})
+// timeouts are the bounds of a request's deadline, d's defaults filled.
+func (d Deadlines) timeouts() xiiapi.Timeouts {
+	d = d.withDefaults()
+	return xiiapi.Timeouts{Min: MinTimeout, Default: d.Default, Max: d.Max}
 }

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"errors"
 	"testing"
+	"xii/libs/xiiapi"
 )
 
 // FuzzParseQuery checks that the edge parsing of GET /api/v1/responses
@@ -44,10 +45,10 @@ func FuzzParseStatsQuery(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		v, err := ParseValues(raw, statsParams)
+		v, err := xiiapi.ParseValues(raw, statsParams)
 		var q StatsQuery
 		if err == nil {
-			if q, err = ParseStatsQuery(v); err == nil {
+			if q, err = xiiapi.ParseStatsQuery(v); err == nil {
 				err = q.Validate()
 			}
 		}
@@ -57,7 +58,7 @@ func FuzzParseStatsQuery(f *testing.F) {
 			}
 			return
 		}
-		again, err := ParseStatsQuery(q.Values())
+		again, err := xiiapi.ParseStatsQuery(q.Values())
 		if err != nil || again.Validate() != nil || len(again.GroupBy) != len(q.GroupBy) {
 			t.Fatalf("round trip of %q: %+v, %v", raw, again, err)
 		}

@@ -7,17 +7,18 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"xii/libs/xiiapi"
 )
 
 // parseResponses is the whole edge check of GET /api/v1/responses without
 // the deadline: parameter names, formats, then ranges with the defaults
 // the service applies.
 func parseResponses(raw string) (Query, error) {
-	v, err := ParseValues(raw, responsesParams)
+	v, err := xiiapi.ParseValues(raw, responsesParams)
 	if err != nil {
 		return Query{}, err
 	}
-	q, err := ParseQuery(v)
+	q, err := xiiapi.ParseQuery(v)
 	if err != nil {
 		return Query{}, err
 	}
@@ -59,7 +60,7 @@ func TestParseResponsesQuery(t *testing.T) {
 		{"long filter", "device=" + strings.Repeat("x", MaxFilterLen+1), Query{}, "device: longer than 128"},
 		{"bad utf8", "location=%ff", Query{}, "location: not valid UTF-8"},
 		{"nul", "survey=a%00b", Query{}, "survey: contains a NUL"},
-		{"oversized", "device=" + strings.Repeat("x", maxQueryBytes), Query{}, "query: longer than 4096 bytes"},
+		{"oversized", "device=" + strings.Repeat("x", xiiapi.MaxQueryLen), Query{}, "query: longer than 4096 bytes"},
 		{"malformed", "device=%zz", Query{}, "query: malformed"},
 		{"group_by is not a responses parameter", "group_by=device", Query{}, "group_by: unknown parameter"},
 	}
@@ -108,10 +109,10 @@ func TestParseStatsQuery(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v, err := ParseValues(tt.raw, statsParams)
+			v, err := xiiapi.ParseValues(tt.raw, statsParams)
 			var q StatsQuery
 			if err == nil {
-				if q, err = ParseStatsQuery(v); err == nil {
+				if q, err = xiiapi.ParseStatsQuery(v); err == nil {
 					err = q.Validate()
 				}
 			}
@@ -157,7 +158,7 @@ func TestParseTimeout(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := d.ParseTimeout(v, tt.header)
+			got, err := d.timeouts().Parse(v, tt.header)
 			if tt.wantErr != "" {
 				if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("ParseTimeout = %v, %v; want ErrInvalid containing %q", got, err, tt.wantErr)

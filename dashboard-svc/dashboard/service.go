@@ -9,27 +9,22 @@ package dashboard
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 
 	"xii/libs/xiiapi"
 )
 
-// Query limits.
+// Query limits, as the wire contract has them.
 const (
-	DefaultLimit = 50
-	MaxLimit     = 1000
-	// MaxFilterLen bounds a filter value, in characters.
+	DefaultLimit = xiiapi.DefaultLimit
+	MaxLimit     = xiiapi.MaxLimit
 	MaxFilterLen = xiiapi.MaxFilterLen
-	// MaxCursorLen bounds a cursor, in bytes.
-	MaxCursorLen = 512
+	MaxCursorLen = xiiapi.MaxCursorLen
 )
 
 // GroupDimensions are what a stats query may group by.
-var GroupDimensions = []string{"survey", "device", "location", "provider"}
+var GroupDimensions = xiiapi.GroupDimensions
 
 // Domain errors. The HTTP transport maps each to a status code.
 var (
@@ -50,18 +45,13 @@ var (
 // values and whose created_at is in [Since, Until) where those are set.
 type Filter = xiiapi.Filter
 
-// Query asks for one page of responses, newest first.
-type Query struct {
-	Filter Filter
-	Limit  int    // 1..MaxLimit; 0 means DefaultLimit
-	Cursor string // opaque, from a previous page's NextCursor; empty: first page
-}
+// Query asks for one page of responses, newest first; Limit 0 means
+// DefaultLimit. Its Validate checks the limit, the filter and the cursor's
+// form; what the cursor points at only the aggregator can judge.
+type Query = xiiapi.Query
 
 // StatsQuery asks for counts per group of the filtered responses.
-type StatsQuery struct {
-	Filter  Filter
-	GroupBy []string // each one of GroupDimensions, no repeats; empty: total only
-}
+type StatsQuery = xiiapi.StatsQuery
 
 // Aggregator syncs and reads the aggregate. Its methods return ErrInvalid
 // when the aggregator rejects the query, ErrUnavailable, ErrTimeout,
@@ -117,38 +107,3 @@ func (s *service) Stats(ctx context.Context, q StatsQuery) (Stats, error) {
 	}
 	return st, nil
 }
-
-// Validate checks the limit, the filter and the cursor's form; what the
-// cursor points at only the aggregator can judge.
-func (q Query) Validate() error {
-	if q.Limit < 1 || q.Limit > MaxLimit {
-		return invalidf("limit: must be between 1 and %d", MaxLimit)
-	}
-	if err := q.Filter.Validate(); err != nil {
-		return err
-	}
-	if q.Cursor != "" {
-		if _, err := base64.RawURLEncoding.DecodeString(q.Cursor); err != nil || len(q.Cursor) > MaxCursorLen {
-			return invalidf("cursor: malformed; pass next_cursor from a previous page unchanged")
-		}
-	}
-	return nil
-}
-
-// Validate checks the filter and the grouping.
-func (q StatsQuery) Validate() error {
-	if err := q.Filter.Validate(); err != nil {
-		return err
-	}
-	for i, g := range q.GroupBy {
-		if !slices.Contains(GroupDimensions, g) {
-			return invalidf("group_by: %q is not one of %s", g, strings.Join(GroupDimensions, ", "))
-		}
-		if slices.Contains(q.GroupBy[:i], g) {
-			return invalidf("group_by: %q given twice", g)
-		}
-	}
-	return nil
-}
-
-func invalidf(format string, args ...any) error { return xiiapi.Invalidf(format, args...) }

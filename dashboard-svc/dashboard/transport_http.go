@@ -5,10 +5,13 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
+	"time"
 
 	kithttp "github.com/go-kit/kit/transport/http"
 
+	"xii/libs/deadline"
 	"xii/libs/httpjson"
 	"xii/libs/xiiapi"
 )
@@ -63,25 +66,21 @@ func NewHTTPHandler(e Endpoints, opts HTTPOptions) *http.ServeMux {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := opts.Deadlines.withDefaults()
 	encodeError := errorEncoder(opts.Logger)
-	fail := func(w http.ResponseWriter, r *http.Request, err error) { encodeError(r.Context(), err, w) }
 	serverOpts := []kithttp.ServerOption{kithttp.ServerErrorEncoder(encodeError)}
-	route := func(known []string, h http.Handler) http.Handler {
-		return requireToken(opts.Token, fail, withDeadline(d, known, fail, h))
+	dec := decoders{timeouts: opts.Deadlines.timeouts()}
+	handlers := []http.Handler{
+		kithttp.NewServer(deadline.Endpoint(e.Responses), dec.responses(responsesParams), encodeResponses(encodeError), serverOpts...),
+		kithttp.NewServer(deadline.Endpoint(e.Stats), dec.stats, encodeStats(encodeError), serverOpts...),
+		kithttp.NewServer(deadline.Endpoint(e.Responses), dec.responses(reporterParams), encodeReporter(encodeError), serverOpts...),
 	}
-
+	fail := func(w http.ResponseWriter, r *http.Request, err error) { encodeError(r.Context(), err, w) }
 	mux := http.NewServeMux()
-	mux.Handle("GET /api/v1/responses", route(responsesParams,
-		kithttp.NewServer(e.Responses, decodeResponsesRequest, encodeResponses(encodeError), serverOpts...)))
-	mux.Handle("GET /api/v1/stats", route(statsParams,
-		kithttp.NewServer(e.Stats, decodeStatsRequest, encodeStats(encodeError), serverOpts...)))
-	mux.Handle("GET /api/v1/reporter", route(reporterParams,
-		kithttp.NewServer(e.Responses, decodeResponsesRequest, encodeReporter(encodeError), serverOpts...)))
-	// Method-less patterns are less specific than the ones above, so they
-	// only catch the wrong methods on known paths.
-	for _, path := range []string{"/api/v1/responses", "/api/v1/stats", "/api/v1/reporter"} {
-		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+	for i, rt := range Routes {
+		mux.Handle(rt.Method+" "+rt.Path, requireToken(opts.Token, fail, handlers[i]))
+		// A method-less pattern is less specific, so it only catches the
+		// wrong methods on a known path.
+		mux.HandleFunc(rt.Path, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", "GET, HEAD")
 			fail(w, r, errMethodNotAllowed)
 		})
@@ -90,22 +89,66 @@ func NewHTTPHandler(e Endpoints, opts HTTPOptions) *http.ServeMux {
 	return mux
 }
 
-// The decoders read parameters withDeadline has already checked.
-
-func decodeResponsesRequest(_ context.Context, r *http.Request) (any, error) {
-	q, err := ParseQuery(r.URL.Query())
-	if err != nil {
-		return nil, err
-	}
-	return ResponsesRequest{Query: q}, nil
+// Route is one route of the public API.
+type Route struct {
+	Method, Path string
 }
 
-func decodeStatsRequest(_ context.Context, r *http.Request) (any, error) {
-	q, err := ParseStatsQuery(r.URL.Query())
+// Routes are the routes NewHTTPHandler serves, in its order.
+var Routes = []Route{
+	{"GET", "/api/v1/responses"},
+	{"GET", "/api/v1/stats"},
+	{"GET", "/api/v1/reporter"},
+}
+
+// Param sets: which query parameters each route accepts.
+var (
+	responsesParams = xiiapi.QueryParams
+	statsParams     = xiiapi.StatsParams
+	reporterParams  = append([]string{"limit", "timeout"}, xiiapi.FilterParams...)
+)
+
+// decoders parse each request's query once, strictly, with the deadline
+// it asks for; the endpoint then runs under that deadline, which covers
+// the whole call and reaches the aggregator through the context.
+type decoders struct {
+	timeouts xiiapi.Timeouts
+}
+
+// values checks the query's parameter names and reads its deadline.
+func (d decoders) values(r *http.Request, known []string) (url.Values, time.Duration, error) {
+	v, err := xiiapi.ParseValues(r.URL.RawQuery, known)
+	if err != nil {
+		return nil, 0, err
+	}
+	timeout, err := d.timeouts.Parse(v, r.Header.Get(RequestTimeoutHeader))
+	return v, timeout, err
+}
+
+func (d decoders) responses(known []string) kithttp.DecodeRequestFunc {
+	return func(_ context.Context, r *http.Request) (any, error) {
+		v, timeout, err := d.values(r, known)
+		if err != nil {
+			return nil, err
+		}
+		q, err := xiiapi.ParseQuery(v)
+		if err != nil {
+			return nil, err
+		}
+		return deadline.Request{Request: ResponsesRequest{Query: q}, Timeout: timeout}, nil
+	}
+}
+
+func (d decoders) stats(_ context.Context, r *http.Request) (any, error) {
+	v, timeout, err := d.values(r, statsParams)
 	if err != nil {
 		return nil, err
 	}
-	return StatsRequest{Query: q}, nil
+	q, err := xiiapi.ParseStatsQuery(v)
+	if err != nil {
+		return nil, err
+	}
+	return deadline.Request{Request: StatsRequest{Query: q}, Timeout: timeout}, nil
 }
 
 func encodeResponses(encodeError kithttp.ErrorEncoder) kithttp.EncodeResponseFunc {
