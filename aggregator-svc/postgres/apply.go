@@ -15,7 +15,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"xii/aggregator-svc/aggregate"
-	"xii/aggregator-svc/provider"
 )
 
 // Applied reports what one ApplyPage wrote. Records that were already
@@ -48,7 +47,7 @@ const (
 // written), the error of Hooks.BeforeCommit, or a database error. After a
 // database error at COMMIT the page may or may not be stored: retrying
 // from the same cursor either applies it or returns ErrConflict.
-func (s *Store) ApplyPage(ctx context.Context, provider, from string, page provider.Page) (Applied, error) {
+func (s *Store) ApplyPage(ctx context.Context, provider, from string, page aggregate.Page) (Applied, error) {
 	ctx, span := s.tracer.Start(ctx, "apply page", trace.WithAttributes(
 		attribute.String("xii.provider", provider),
 		attribute.Int("xii.apply.records", len(page.Records))))
@@ -76,7 +75,7 @@ func (s *Store) ApplyPage(ctx context.Context, provider, from string, page provi
 	return applied, nil
 }
 
-func (s *Store) applyPage(ctx context.Context, provider, from, next string, records []provider.Record) (_ Applied, err error) {
+func (s *Store) applyPage(ctx context.Context, provider, from, next string, records []aggregate.Record) (_ Applied, err error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return Applied{}, fmt.Errorf("begin: %w", err)
@@ -137,7 +136,7 @@ func (s *Store) applyPage(ctx context.Context, provider, from, next string, reco
 // records with each ProviderID once: the last occurrence's content in the
 // first occurrence's place. One INSERT ... ON CONFLICT DO UPDATE may not
 // touch a row twice, so both write paths need the duplicates gone.
-func validatePage(name string, page provider.Page) ([]provider.Record, error) {
+func validatePage(name string, page aggregate.Page) ([]aggregate.Record, error) {
 	if name == "" {
 		return nil, fmt.Errorf("%w: provider is empty", aggregate.ErrInvalid)
 	}
@@ -147,7 +146,7 @@ func validatePage(name string, page provider.Page) ([]provider.Record, error) {
 	if !validText(page.Next) {
 		return nil, fmt.Errorf("%w: next cursor is not valid text", aggregate.ErrInvalid)
 	}
-	records := make([]provider.Record, 0, len(page.Records))
+	records := make([]aggregate.Record, 0, len(page.Records))
 	seen := make(map[string]int, len(page.Records))
 	for i, r := range page.Records {
 		if err := validateRecord(r); err != nil {
@@ -163,7 +162,7 @@ func validatePage(name string, page provider.Page) ([]provider.Record, error) {
 	return records, nil
 }
 
-func validateRecord(r provider.Record) error {
+func validateRecord(r aggregate.Record) error {
 	if r.ProviderID == "" {
 		return fmt.Errorf("provider_id is empty")
 	}

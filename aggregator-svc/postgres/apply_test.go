@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"xii/aggregator-svc/aggregate"
-	"xii/aggregator-svc/provider"
 )
 
 // paths are page sizes that take each write path.
@@ -29,7 +28,7 @@ func TestApplyPageRoundTrip(t *testing.T) {
 			t.Parallel()
 			s := openStore(t)
 			recs := records(0, path.size)
-			a := apply(t, s, "blue", "", provider.Page{Records: recs, Next: "c1"})
+			a := apply(t, s, "blue", "", aggregate.Page{Records: recs, Next: "c1"})
 			if want := (Applied{Upserted: path.size, Inserted: path.size}); a != want {
 				t.Errorf("applied = %+v, want %+v", a, want)
 			}
@@ -71,7 +70,7 @@ func TestApplyPageAwkwardValues(t *testing.T) {
 				recs[i].Answers = json.RawMessage(fmt.Sprintf(`{"a":%q,"n":[1,2.5,null],"o":{}}`, v))
 			}
 			recs[0].CreatedAt = time.Date(2026, 3, 1, 12, 0, 0, 123456000, time.FixedZone("x", 5*3600+1800))
-			apply(t, s, "blue", "", provider.Page{Records: recs, Next: "c1"})
+			apply(t, s, "blue", "", aggregate.Page{Records: recs, Next: "c1"})
 			got := stored(t, s, "blue")
 			for _, r := range recs {
 				if want := response("blue", r); !sameResponse(got[r.ProviderID], want) {
@@ -89,10 +88,10 @@ func TestApplyPageIdempotent(t *testing.T) {
 			t.Parallel()
 			s := openStore(t)
 			recs := records(0, path.size)
-			apply(t, s, "blue", "", provider.Page{Records: recs, Next: "c1"})
+			apply(t, s, "blue", "", aggregate.Page{Records: recs, Next: "c1"})
 
 			// The same content again, as after a rescan: nothing changes.
-			a := apply(t, s, "blue", "c1", provider.Page{Records: recs, Next: "c2"})
+			a := apply(t, s, "blue", "c1", aggregate.Page{Records: recs, Next: "c2"})
 			if a != (Applied{}) {
 				t.Errorf("reapplied: %+v, want nothing written", a)
 			}
@@ -104,7 +103,7 @@ func TestApplyPageIdempotent(t *testing.T) {
 			changed := append(records(0, path.size), records(path.size, path.size+2)...)
 			changed[0].Text = "edited"
 			changed[1].Answers = json.RawMessage(`{"q1": "edited"}`)
-			a = apply(t, s, "blue", "c2", provider.Page{Records: changed, Next: "c3"})
+			a = apply(t, s, "blue", "c2", aggregate.Page{Records: changed, Next: "c3"})
 			if want := (Applied{Upserted: 4, Inserted: 2, Updated: 2}); a != want {
 				t.Errorf("applied = %+v, want %+v", a, want)
 			}
@@ -138,7 +137,7 @@ func TestApplyPageDuplicateIDs(t *testing.T) {
 			// Every id of the page once, then three of them again, then
 			// the first of those a third time.
 			page := append(append(recs, last...), last[0])
-			a := apply(t, s, "blue", "", provider.Page{Records: page, Next: "c1"})
+			a := apply(t, s, "blue", "", aggregate.Page{Records: page, Next: "c1"})
 			if want := (Applied{Upserted: path.size, Inserted: path.size}); a != want {
 				t.Errorf("applied = %+v, want %+v", a, want)
 			}
@@ -161,12 +160,12 @@ func TestApplyPageLargePage(t *testing.T) {
 	s := openStore(t)
 	const n = 5000
 	for _, p := range []string{"blue", "red"} {
-		a := apply(t, s, p, "", provider.Page{Records: records(0, n), Next: "c1"})
+		a := apply(t, s, p, "", aggregate.Page{Records: records(0, n), Next: "c1"})
 		if want := (Applied{Upserted: n, Inserted: n}); a != want {
 			t.Errorf("%s: applied = %+v, want %+v", p, a, want)
 		}
 	}
-	a := apply(t, s, "blue", "c1", provider.Page{Records: records(0, n), Next: "c2"})
+	a := apply(t, s, "blue", "c1", aggregate.Page{Records: records(0, n), Next: "c2"})
 	if a != (Applied{}) {
 		t.Errorf("reapplied: %+v, want nothing written", a)
 	}
@@ -187,7 +186,7 @@ func TestApplyPageLargePage(t *testing.T) {
 func TestApplyPageEmptyPageMovesCursor(t *testing.T) {
 	t.Parallel()
 	s := openStore(t)
-	if a := apply(t, s, "blue", "", provider.Page{Next: "c1"}); a != (Applied{}) {
+	if a := apply(t, s, "blue", "", aggregate.Page{Next: "c1"}); a != (Applied{}) {
 		t.Errorf("applied = %+v, want nothing", a)
 	}
 	if c := cursorOf(t, s, "blue"); c != "c1" {
@@ -214,12 +213,12 @@ func TestApplyPageConflict(t *testing.T) {
 				s := openStore(t)
 				from := ""
 				for _, c := range tt.setup {
-					apply(t, s, "blue", from, provider.Page{Records: records(0, 2), Next: c})
+					apply(t, s, "blue", from, aggregate.Page{Records: records(0, 2), Next: c})
 					from = c
 				}
 				before := countRows(t, s, "")
 
-				_, err := s.ApplyPage(t.Context(), "blue", tt.from, provider.Page{Records: records(100, 100+path.size), Next: "stale"})
+				_, err := s.ApplyPage(t.Context(), "blue", tt.from, aggregate.Page{Records: records(100, 100+path.size), Next: "stale"})
 				if !errors.Is(err, aggregate.ErrConflict) {
 					t.Fatalf("err = %v, want ErrConflict", err)
 				}
@@ -244,31 +243,31 @@ func TestApplyPageConflict(t *testing.T) {
 func TestApplyPageInvalid(t *testing.T) {
 	t.Parallel()
 	valid := record(0)
-	with := func(f func(r *provider.Record)) provider.Page {
+	with := func(f func(r *aggregate.Record)) aggregate.Page {
 		r := valid
 		f(&r)
-		return provider.Page{Records: []provider.Record{record(1), r}, Next: "c2"}
+		return aggregate.Page{Records: []aggregate.Record{record(1), r}, Next: "c2"}
 	}
 	tests := []struct {
 		name     string
 		provider string
-		page     provider.Page
+		page     aggregate.Page
 	}{
-		{"empty provider", "", provider.Page{Records: []provider.Record{valid}, Next: "c2"}},
-		{"provider not UTF-8", "bl\xffue", provider.Page{Next: "c2"}},
-		{"cursor with NUL", "blue", provider.Page{Next: "c\x002"}},
-		{"empty provider id", "blue", with(func(r *provider.Record) { r.ProviderID = "" })},
-		{"text not UTF-8", "blue", with(func(r *provider.Record) { r.Text = "\xc3\x28" })},
-		{"device with NUL", "blue", with(func(r *provider.Record) { r.Device = "i\x00OS" })},
-		{"no created_at", "blue", with(func(r *provider.Record) { r.CreatedAt = time.Time{} })},
-		{"answers not JSON", "blue", with(func(r *provider.Record) { r.Answers = json.RawMessage(`{"a":`) })},
+		{"empty provider", "", aggregate.Page{Records: []aggregate.Record{valid}, Next: "c2"}},
+		{"provider not UTF-8", "bl\xffue", aggregate.Page{Next: "c2"}},
+		{"cursor with NUL", "blue", aggregate.Page{Next: "c\x002"}},
+		{"empty provider id", "blue", with(func(r *aggregate.Record) { r.ProviderID = "" })},
+		{"text not UTF-8", "blue", with(func(r *aggregate.Record) { r.Text = "\xc3\x28" })},
+		{"device with NUL", "blue", with(func(r *aggregate.Record) { r.Device = "i\x00OS" })},
+		{"no created_at", "blue", with(func(r *aggregate.Record) { r.CreatedAt = time.Time{} })},
+		{"answers not JSON", "blue", with(func(r *aggregate.Record) { r.Answers = json.RawMessage(`{"a":`) })},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			s := openStore(t)
 			p := setupProvider(tt.provider, "blue")
-			apply(t, s, p, "", provider.Page{Records: records(10, 12), Next: "c1"})
+			apply(t, s, p, "", aggregate.Page{Records: records(10, 12), Next: "c1"})
 
 			_, err := s.ApplyPage(t.Context(), tt.provider, "c1", tt.page)
 			if !errors.Is(err, aggregate.ErrInvalid) {
@@ -320,7 +319,7 @@ func TestApplyPageInterruptedBeforeCommit(t *testing.T) {
 					}
 					return tt.hook(cancel)
 				}}))
-				apply(t, s, "blue", "", provider.Page{Records: records(0, 2), Next: "c1"})
+				apply(t, s, "blue", "", aggregate.Page{Records: records(0, 2), Next: "c1"})
 
 				var ctx context.Context
 				ctx, cancel = context.WithCancel(t.Context())
@@ -328,7 +327,7 @@ func TestApplyPageInterruptedBeforeCommit(t *testing.T) {
 				// Records 0 and 1 again, changed, and new ones.
 				recs := records(0, path.size)
 				recs[0].Text = "changed"
-				_, err := s.ApplyPage(ctx, "blue", "c1", provider.Page{Records: recs, Next: "c2"})
+				_, err := s.ApplyPage(ctx, "blue", "c1", aggregate.Page{Records: recs, Next: "c2"})
 				if !errors.Is(err, tt.want) {
 					t.Fatalf("err = %v, want %v", err, tt.want)
 				}
@@ -344,7 +343,7 @@ func TestApplyPageInterruptedBeforeCommit(t *testing.T) {
 				}
 
 				// The retry from the same cursor applies the page.
-				apply(t, s, "blue", "c1", provider.Page{Records: recs, Next: "c2"})
+				apply(t, s, "blue", "c1", aggregate.Page{Records: recs, Next: "c2"})
 				if n := countRows(t, s, "blue"); n != path.size {
 					t.Errorf("%d rows after retry, want %d", n, path.size)
 				}
@@ -356,7 +355,7 @@ func TestApplyPageInterruptedBeforeCommit(t *testing.T) {
 func TestApplyPageErrorsNameProvider(t *testing.T) {
 	t.Parallel()
 	s := openStore(t)
-	_, err := s.ApplyPage(t.Context(), "blue", "nope", provider.Page{Next: "c1"})
+	_, err := s.ApplyPage(t.Context(), "blue", "nope", aggregate.Page{Next: "c1"})
 	if err == nil || !strings.Contains(err.Error(), `"blue"`) {
 		t.Errorf("err = %v, want it to name the provider", err)
 	}

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"xii/aggregator-svc/aggregate"
-	"xii/aggregator-svc/provider"
 )
 
 // benchRows is the backlog the benchmarks load: XII_BENCH_ROWS, default
@@ -25,8 +24,8 @@ func benchRows(tb testing.TB) int {
 	return n
 }
 
-func bulkRecords(n int) []provider.Record {
-	recs := make([]provider.Record, n)
+func bulkRecords(n int) []aggregate.Record {
+	recs := make([]aggregate.Record, n)
 	for i := range recs {
 		recs[i] = bulkRecord(i)
 	}
@@ -56,7 +55,7 @@ func BenchmarkApplyPage(b *testing.B) {
 				from := ""
 				for off := 0; off < n; off += size {
 					next := strconv.Itoa(off + size)
-					apply(b, s, "blue", from, provider.Page{Records: recs[off:min(off+size, n)], Next: next})
+					apply(b, s, "blue", from, aggregate.Page{Records: recs[off:min(off+size, n)], Next: next})
 					from = next
 				}
 			}
@@ -94,7 +93,7 @@ func BenchmarkRawCopy(b *testing.B) {
 	}
 }
 
-func rawCopy(tb testing.TB, s *Store, recs []provider.Record) error {
+func rawCopy(tb testing.TB, s *Store, recs []aggregate.Record) error {
 	tx, err := s.db.BeginTx(tb.Context(), nil)
 	if err != nil {
 		return err

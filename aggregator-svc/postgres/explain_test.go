@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"xii/aggregator-svc/aggregate"
-	"xii/aggregator-svc/provider"
 )
 
 // planNode is the part of EXPLAIN (FORMAT JSON) the test reads.
@@ -41,7 +40,7 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 	// selects few rows needs an index of its own.
 	for i := range 100 {
 		r := bulkRecord(20000 + i)
-		apply(t, s, "tiny", cursorOf(t, s, "tiny"), provider.Page{Records: []provider.Record{r}, Next: r.ProviderID})
+		apply(t, s, "tiny", cursorOf(t, s, "tiny"), aggregate.Page{Records: []aggregate.Record{r}, Next: r.ProviderID})
 	}
 	seedBulk(t, s, 20000, 1000)
 

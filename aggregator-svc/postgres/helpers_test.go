@@ -13,7 +13,6 @@ import (
 	"go.uber.org/goleak"
 
 	"xii/aggregator-svc/aggregate"
-	"xii/aggregator-svc/provider"
 	"xii/libs/pgtest"
 )
 
@@ -47,8 +46,8 @@ func openStore(tb testing.TB, opts ...Option) *Store {
 // devices, three locations, two surveys, and creation times one second
 // apart except that every group of three shares one (to exercise the
 // tie-breakers).
-func record(i int) provider.Record {
-	r := provider.Record{
+func record(i int) aggregate.Record {
+	r := aggregate.Record{
 		ProviderID: fmt.Sprintf("id-%06d", i),
 		Survey:     []string{"s1", "s2"}[i%2],
 		Text:       fmt.Sprintf("response %d", i),
@@ -63,8 +62,8 @@ func record(i int) provider.Record {
 }
 
 // records returns record(i) for i in [from, to).
-func records(from, to int) []provider.Record {
-	out := make([]provider.Record, 0, to-from)
+func records(from, to int) []aggregate.Record {
+	out := make([]aggregate.Record, 0, to-from)
 	for i := from; i < to; i++ {
 		out = append(out, record(i))
 	}
@@ -72,7 +71,7 @@ func records(from, to int) []provider.Record {
 }
 
 // apply applies page for p from cursor from and fails tb on error.
-func apply(tb testing.TB, s *Store, p, from string, page provider.Page) Applied {
+func apply(tb testing.TB, s *Store, p, from string, page aggregate.Page) Applied {
 	tb.Helper()
 	a, err := s.ApplyPage(tb.Context(), p, from, page)
 	if err != nil {
@@ -150,7 +149,7 @@ func queryAll(tb testing.TB, s *Store, f aggregate.Filter, limit int) []aggregat
 }
 
 // response returns r as the aggregate stores it for provider p.
-func response(p string, r provider.Record) aggregate.Response {
+func response(p string, r aggregate.Record) aggregate.Response {
 	return aggregate.Response{
 		Provider:   p,
 		ProviderID: r.ProviderID,
@@ -203,12 +202,12 @@ func sameJSON(a, b json.RawMessage) bool {
 // bulkRecord returns the i-th record of a larger, dashboard-like data set:
 // iOS and Android two fifths each, twelve locations with Germany the most
 // common (a sixth), twenty surveys, one record every 100ms.
-func bulkRecord(i int) provider.Record {
+func bulkRecord(i int) aggregate.Record {
 	h := uint64(i)*0x9e3779b97f4a7c15 + 0x632be59bd9b4e5b5 // spread i's bits
 	h ^= h >> 29
 	locations := []string{"Germany", "Germany", "France", "Spain", "Italy", "Poland", "Austria",
 		"Netherlands", "Belgium", "Sweden", "Norway", "Denmark"}
-	r := provider.Record{
+	r := aggregate.Record{
 		ProviderID: fmt.Sprintf("r%09d", i),
 		Survey:     fmt.Sprintf("survey-%02d", h%20),
 		Text:       fmt.Sprintf("bulk response %d", i),
@@ -228,12 +227,12 @@ func seedBulk(tb testing.TB, s *Store, n, pageSize int) {
 	tb.Helper()
 	providers := []string{"blue", "red", "acme", "typeform"}
 	cursors := map[string]string{}
-	pages := map[string][]provider.Record{}
+	pages := map[string][]aggregate.Record{}
 	done := map[string]int{}
 	flush := func(p string) {
 		done[p] += len(pages[p])
 		next := fmt.Sprintf("%s@%d", p, done[p])
-		apply(tb, s, p, cursors[p], provider.Page{Records: pages[p], Next: next})
+		apply(tb, s, p, cursors[p], aggregate.Page{Records: pages[p], Next: next})
 		cursors[p], pages[p] = next, pages[p][:0]
 	}
 	for i := range n {

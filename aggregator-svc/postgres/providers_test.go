@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"xii/aggregator-svc/aggregate"
-	"xii/aggregator-svc/provider"
 )
 
 func known(t *testing.T, s *Store) []aggregate.KnownProvider {
@@ -24,7 +23,7 @@ func TestKnownProviders(t *testing.T) {
 	t.Parallel()
 	s := openStore(t)
 	ctx := t.Context()
-	apply(t, s, "synced", "", provider.Page{Records: records(0, 3), Next: "c1"})
+	apply(t, s, "synced", "", aggregate.Page{Records: records(0, 3), Next: "c1"})
 	if err := s.RememberProvider(ctx, "configured", `{"url":"http://a"}`); err != nil {
 		t.Fatal(err)
 	}
@@ -61,8 +60,8 @@ func TestRetireProvider(t *testing.T) {
 	for _, drop := range []bool{false, true} {
 		s := openStore(t)
 		ctx := t.Context()
-		apply(t, s, "p", "", provider.Page{Records: records(0, 5), Next: "c1"})
-		apply(t, s, "other", "", provider.Page{Records: records(0, 2), Next: "o1"})
+		apply(t, s, "p", "", aggregate.Page{Records: records(0, 5), Next: "c1"})
+		apply(t, s, "other", "", aggregate.Page{Records: records(0, 2), Next: "o1"})
 		if err := s.RetireProvider(ctx, "p", drop); err != nil {
 			t.Fatal(err)
 		}
@@ -83,7 +82,7 @@ func TestRetireProvider(t *testing.T) {
 			t.Errorf("drop=%v: other provider has %d rows, want 2", drop, n)
 		}
 		for _, from := range []string{"", "c1"} {
-			_, err := s.ApplyPage(ctx, "p", from, provider.Page{Records: records(10, 12), Next: "c2"})
+			_, err := s.ApplyPage(ctx, "p", from, aggregate.Page{Records: records(10, 12), Next: "c2"})
 			if !errors.Is(err, aggregate.ErrRetired) {
 				t.Errorf("drop=%v: apply after retirement from %q: %v, want ErrRetired", drop, from, err)
 			}

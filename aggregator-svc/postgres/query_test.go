@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"xii/aggregator-svc/aggregate"
-	"xii/aggregator-svc/provider"
 )
 
 // seedProviders are the providers of the query tests. Each gets the same
@@ -23,7 +22,7 @@ func seed(tb testing.TB, s *Store) []aggregate.Response {
 	var all []aggregate.Response
 	for _, p := range seedProviders {
 		recs := records(0, seedPerProvider)
-		apply(tb, s, p, "", provider.Page{Records: recs, Next: "c1"})
+		apply(tb, s, p, "", aggregate.Page{Records: recs, Next: "c1"})
 		for _, r := range recs {
 			all = append(all, response(p, r))
 		}
@@ -134,7 +133,7 @@ func TestQueryAfterAnyKey(t *testing.T) {
 func TestQueryLimits(t *testing.T) {
 	t.Parallel()
 	s := openStore(t)
-	apply(t, s, "blue", "", provider.Page{Records: records(0, 3), Next: "c1"})
+	apply(t, s, "blue", "", aggregate.Page{Records: records(0, 3), Next: "c1"})
 	for _, limit := range []int{0, -1, aggregate.MaxLimit + 1} {
 		_, err := s.Query(t.Context(), aggregate.Query{Limit: limit})
 		if !errors.Is(err, aggregate.ErrInvalid) {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"xii/aggregator-svc/aggregate"
-	"xii/aggregator-svc/provider"
 )
 
 // Replicas racing to apply pages from the same cursor: exactly one wins,
@@ -68,7 +67,7 @@ func TestApplyPageRace(t *testing.T) {
 				}
 				armed.Store(true)
 				for round := range tt.rounds {
-					pages := make([]provider.Page, racers)
+					pages := make([]aggregate.Page, racers)
 					for i := range pages {
 						pages[i] = racePage(round, i, path.size)
 					}
@@ -139,11 +138,11 @@ type raceResult struct {
 
 // racePage is racer i's page in round: half of it ids every racer of every
 // round writes, half ids of its own.
-func racePage(round, i, size int) provider.Page {
+func racePage(round, i, size int) aggregate.Page {
 	shared := records(0, size/2)
 	base := 200000 + (round*100+i)*size
 	own := records(base, base+size-size/2)
-	page := provider.Page{Records: append(shared, own...), Next: fmt.Sprintf("round %d racer %d", round, i)}
+	page := aggregate.Page{Records: append(shared, own...), Next: fmt.Sprintf("round %d racer %d", round, i)}
 	for j := range page.Records {
 		page.Records[j].Text = page.Next
 	}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"xii/aggregator-svc/aggregate"
-	"xii/aggregator-svc/provider"
 )
 
 func TestStats(t *testing.T) {
@@ -97,7 +96,7 @@ func TestStatsGroupLimit(t *testing.T) {
 		recs[i].Survey = fmt.Sprintf("survey-%05d", i)
 	}
 	recs = append(recs, records(aggregate.MaxGroups+5, aggregate.MaxGroups+8)...) // three more in "s1"/"s2"
-	apply(t, s, "blue", "", provider.Page{Records: recs, Next: "c1"})
+	apply(t, s, "blue", "", aggregate.Page{Records: recs, Next: "c1"})
 
 	got, err := s.Stats(t.Context(), aggregate.StatsQuery{GroupBy: []string{"survey"}})
 	if err != nil {

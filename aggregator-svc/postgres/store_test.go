@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"xii/aggregator-svc/provider"
+	"xii/aggregator-svc/aggregate"
 	"xii/libs/pgtest"
 )
 
@@ -23,7 +23,7 @@ func TestOpenAppliesMigrations(t *testing.T) {
 		t.Fatalf("open: %v", err)
 	}
 	defer s.Close()
-	apply(t, s, "blue", "", provider.Page{Records: records(0, 3), Next: "c1"})
+	apply(t, s, "blue", "", aggregate.Page{Records: records(0, 3), Next: "c1"})
 	again, err := Open(ctx, url)
 	if err != nil {
 		t.Fatalf("open again: %v", err)

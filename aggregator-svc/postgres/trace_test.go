@@ -9,7 +9,6 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"xii/aggregator-svc/aggregate"
-	"xii/aggregator-svc/provider"
 )
 
 // A page apply is one span with the database's spans under it; no span
@@ -30,7 +29,7 @@ func TestTracing(t *testing.T) {
 				recs[i].Text = secret
 				recs[i].Location = secret
 			}
-			apply(t, s, "blue", "", provider.Page{Records: recs, Next: secret})
+			apply(t, s, "blue", "", aggregate.Page{Records: recs, Next: secret})
 			if _, err := s.Query(t.Context(), aggregate.Query{Filter: aggregate.Filter{Location: secret}, Limit: 5}); err != nil {
 				t.Fatal(err)
 			}

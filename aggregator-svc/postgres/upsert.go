@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"xii/aggregator-svc/provider"
+	"xii/aggregator-svc/aggregate"
 )
 
 // copyThreshold is the page size from which records go through COPY into a
@@ -43,7 +43,7 @@ SELECT $1, provider_id, survey, text, device, location, answers, created_at FROM
 
 // upsertValues stores records, each ProviderID at most once, with one
 // multi-row INSERT.
-func upsertValues(ctx context.Context, tx *sql.Tx, provider string, records []provider.Record) (Applied, error) {
+func upsertValues(ctx context.Context, tx *sql.Tx, provider string, records []aggregate.Record) (Applied, error) {
 	const perRecord = 7
 	var q strings.Builder
 	q.WriteString(insertColumns)
@@ -72,7 +72,7 @@ func upsertValues(ctx context.Context, tx *sql.Tx, provider string, records []pr
 
 // upsertCopy stores records, each ProviderID at most once, by COPY into a
 // staging table that lives until the transaction ends and one merge.
-func upsertCopy(ctx context.Context, tx *sql.Tx, provider string, records []provider.Record) (Applied, error) {
+func upsertCopy(ctx context.Context, tx *sql.Tx, provider string, records []aggregate.Record) (Applied, error) {
 	if _, err := tx.ExecContext(ctx, createStaging); err != nil {
 		return Applied{}, fmt.Errorf("create staging table: %w", err)
 	}
@@ -86,7 +86,7 @@ func upsertCopy(ctx context.Context, tx *sql.Tx, provider string, records []prov
 	return a, nil
 }
 
-func copyRecords(ctx context.Context, tx *sql.Tx, records []provider.Record) (err error) {
+func copyRecords(ctx context.Context, tx *sql.Tx, records []aggregate.Record) (err error) {
 	stmt, err := tx.PrepareContext(ctx, copyStaging)
 	if err != nil {
 		return err

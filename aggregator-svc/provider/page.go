@@ -1,6 +1,10 @@
 package provider
 
-import "fmt"
+import (
+	"fmt"
+
+	"xii/aggregator-svc/aggregate"
+)
 
 // Page sizes: what an adapter asks for when Request.Limit is not set, and
 // the largest page both dialects serve.
@@ -8,7 +12,7 @@ const (
 	DefaultPageSize = 100
 	MaxPageSize     = 1000
 	// MaxCursorLen bounds the cursor stored with each page.
-	MaxCursorLen = 1024
+	MaxCursorLen = aggregate.MaxCursorLen
 )
 
 // pageSize is the page size to ask for when the aggregator asked for limit.
@@ -23,25 +27,13 @@ func pageSize(limit int) int {
 }
 
 // checkPage validates a decoded page before anything of it is returned:
-// every record, no provider id twice (one page is upserted in one
-// statement, and PostgreSQL refuses to update a row twice in one INSERT
-// ... ON CONFLICT), a storable cursor, and progress. A page that claims
+// that it can be stored (Page.Validate), and progress. A page that claims
 // more but would not move the cursor would have the aggregator ask for the
 // same page forever. After a rescan the provider restarts from an earlier
 // position, so reaching the requested cursor again is progress there.
 // Errors wrap ErrBadPage.
 func checkPage(p Page, cursor string, rescan bool) error {
-	seen := make(map[string]bool, len(p.Records))
-	for i, r := range p.Records {
-		if err := r.Validate(); err != nil {
-			return fmt.Errorf("%w: record %d: %w", ErrBadPage, i, err)
-		}
-		if seen[r.ProviderID] {
-			return fmt.Errorf("%w: record %d: provider id %q given twice", ErrBadPage, i, r.ProviderID)
-		}
-		seen[r.ProviderID] = true
-	}
-	if err := checkString("next cursor", p.Next, MaxCursorLen, false); err != nil {
+	if err := p.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrBadPage, err)
 	}
 	if !p.HasMore {

@@ -8,10 +8,9 @@ package provider
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"time"
 
+	"xii/aggregator-svc/aggregate"
 	"xii/libs/discovery"
 )
 
@@ -21,27 +20,11 @@ const (
 	DialectTypeform = discovery.DialectTypeform // the Typeform Responses API
 )
 
-// Record is one provider response mapped onto the aggregate's fields.
-type Record struct {
-	ProviderID string // unique and stable within the provider
-	Survey     string
-	Text       string
-	Device     string
-	Location   string
-	Answers    json.RawMessage // a JSON object, or nil
-	CreatedAt  time.Time
-}
-
-// Page is one page of a provider's export.
-type Page struct {
-	Records []Record
-	// Next is the opaque cursor to resume after this page; it is stored
-	// with the page's records in one transaction.
-	Next string
-	// HasMore reports that the provider had more records than the page held
-	// when it answered. False means caught up.
-	HasMore bool
-}
+// Record and Page are the aggregate's: what a provider's export holds.
+type (
+	Record = aggregate.Record
+	Page   = aggregate.Page
+)
 
 // Request asks for the page after Cursor.
 type Request struct {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"xii/aggregator-svc/aggregate"
 )
 
 // unknown fills Device and Location when a response does not tell them.
@@ -75,12 +77,12 @@ func (t typeformResponse) record(formID string) (Record, error) {
 	location := unknown
 	var hidden string
 	if json.Unmarshal(t.Hidden["location"], &hidden) == nil && strings.TrimSpace(hidden) != "" {
-		location = clean(hidden, MaxLocationLen)
+		location = clean(hidden, aggregate.MaxLocationLen)
 	}
 	return Record{
 		ProviderID: t.Token,
 		Survey:     formID,
-		Text:       clean(text, MaxTextLen),
+		Text:       clean(text, aggregate.MaxTextLen),
 		Device:     deviceOf(t.Metadata.UserAgent, t.Metadata.Platform),
 		Location:   location,
 		Answers:    answers,
@@ -108,7 +110,7 @@ func deviceOf(userAgent, platform string) string {
 	case "":
 		return unknown
 	default:
-		return clean(p, MaxDeviceLen)
+		return clean(p, aggregate.MaxDeviceLen)
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"xii/aggregator-svc/aggregate"
 )
 
 func TestDeviceOf(t *testing.T) {
@@ -18,7 +20,7 @@ func TestDeviceOf(t *testing.T) {
 		{"", " Other ", "web"},
 		{"", "", "unknown"},
 		{"", "Smart-TV", "smart-tv"},
-		{"", strings.Repeat("p", MaxDeviceLen+10), strings.Repeat("p", MaxDeviceLen)},
+		{"", strings.Repeat("p", aggregate.MaxDeviceLen+10), strings.Repeat("p", aggregate.MaxDeviceLen)},
 	}
 	for _, tt := range tests {
 		if got := deviceOf(tt.ua, tt.platform); got != tt.want {
@@ -106,8 +108,8 @@ func TestTypeformRecordDefaults(t *testing.T) {
 	if err := r.Validate(); err != nil {
 		t.Errorf("Validate: %v", err)
 	}
-	it.Hidden["location"] = json.RawMessage(`"  ` + strings.Repeat("ü", MaxLocationLen+5) + `"`)
-	if r, _ := it.record(testForm); r.Location != strings.Repeat("ü", MaxLocationLen) {
-		t.Errorf("location = %q, want it cut to %d characters", r.Location, MaxLocationLen)
+	it.Hidden["location"] = json.RawMessage(`"  ` + strings.Repeat("ü", aggregate.MaxLocationLen+5) + `"`)
+	if r, _ := it.record(testForm); r.Location != strings.Repeat("ü", aggregate.MaxLocationLen) {
+		t.Errorf("location = %q, want it cut to %d characters", r.Location, aggregate.MaxLocationLen)
 	}
 }

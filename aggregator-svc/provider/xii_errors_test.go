@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"xii/aggregator-svc/aggregate"
 )
 
 // xiiItem is a valid export item with repl's replacements applied.
@@ -21,7 +23,7 @@ func xiiBody(more bool, next string, items ...string) string {
 }
 
 func TestXIIBadPages(t *testing.T) {
-	long := strings.Repeat("x", MaxTextLen+1)
+	long := strings.Repeat("x", aggregate.MaxTextLen+1)
 	tests := map[string]string{
 		"empty body":           ``,
 		"malformed JSON":       `{"data":[`,
@@ -49,7 +51,7 @@ func TestXIIBadPages(t *testing.T) {
 		"answers an array":     xiiBody(false, "c", xiiItem(1, `{"a":1}`, `[1]`)),
 		"answers a string":     xiiBody(false, "c", xiiItem(1, `{"a":1}`, `"yes"`)),
 		"answers with NUL":     xiiBody(false, "c", xiiItem(1, `{"a":1}`, `{"a":"\u0000"}`)),
-		"answers too large":    xiiBody(false, "c", xiiItem(1, `{"a":1}`, `{"a":"`+strings.Repeat("x", MaxAnswersBytes)+`"}`)),
+		"answers too large":    xiiBody(false, "c", xiiItem(1, `{"a":1}`, `{"a":"`+strings.Repeat("x", aggregate.MaxAnswersBytes)+`"}`)),
 		"duplicate ids":        xiiBody(false, "c", xiiItem(1), xiiItem(2), xiiItem(1)),
 		"one bad of many":      xiiBody(false, "c", xiiItem(1), xiiItem(2, `"survey":"s"`, `"survey":""`), xiiItem(3)),
 		"more after nothing":   xiiBody(true, "c2"),
@@ -152,7 +154,7 @@ func TestXIISecrets(t *testing.T) {
 	tests := map[string]http.HandlerFunc{
 		"error message": canned(400, nil, `{"error":"bad token `+testToken+`"}`),
 		"unknown field": canned(200, nil, `{"`+testToken+`":1}`),
-		"record field":  canned(200, nil, xiiBody(false, "c", xiiItem(1, `"survey":"s"`, `"survey":"`+testToken+strings.Repeat("x", MaxSurveyLen)+`"`))),
+		"record field":  canned(200, nil, xiiBody(false, "c", xiiItem(1, `"survey":"s"`, `"survey":"`+testToken+strings.Repeat("x", aggregate.MaxSurveyLen)+`"`))),
 	}
 	for name, h := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -27,7 +27,7 @@ func (w *pgWriter) Cursor(ctx context.Context, p string) (string, error) {
 	return w.store.Cursor(ctx, p)
 }
 
-func (w *pgWriter) ApplyPage(ctx context.Context, p, from string, page provider.Page) error {
+func (w *pgWriter) ApplyPage(ctx context.Context, p, from string, page aggregate.Page) error {
 	if _, err := w.store.ApplyPage(ctx, p, from, page); err != nil {
 		return err
 	}
@@ -116,13 +116,13 @@ type failingSource struct {
 	failAt int
 }
 
-func (f *failingSource) Fetch(ctx context.Context, req provider.Request) (provider.Page, error) {
+func (f *failingSource) Fetch(ctx context.Context, req provider.Request) (aggregate.Page, error) {
 	f.mu.Lock()
 	f.calls++
 	fail := f.calls == f.failAt
 	f.mu.Unlock()
 	if fail {
-		return provider.Page{}, fmt.Errorf("fetch: %w", provider.ErrBadPage)
+		return aggregate.Page{}, fmt.Errorf("fetch: %w", provider.ErrBadPage)
 	}
 	return f.fakeSource.Fetch(ctx, req)
 }

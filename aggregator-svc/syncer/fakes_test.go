@@ -37,7 +37,7 @@ func (f *fakeSource) add(k int) int {
 	return f.n
 }
 
-func (f *fakeSource) Fetch(ctx context.Context, req provider.Request) (provider.Page, error) {
+func (f *fakeSource) Fetch(ctx context.Context, req provider.Request) (aggregate.Page, error) {
 	f.fetches.Add(1)
 	if req.Rescan {
 		f.rescans.Add(1)
@@ -49,27 +49,27 @@ func (f *fakeSource) Fetch(ctx context.Context, req provider.Request) (provider.
 		select {
 		case entered <- struct{}{}:
 		case <-ctx.Done():
-			return provider.Page{}, ctx.Err()
+			return aggregate.Page{}, ctx.Err()
 		}
 	}
 	if gate != nil {
 		select {
 		case <-gate:
 		case <-ctx.Done():
-			return provider.Page{}, ctx.Err()
+			return aggregate.Page{}, ctx.Err()
 		}
 	}
 	if err != nil {
-		return provider.Page{}, err
+		return aggregate.Page{}, err
 	}
 	from := 0
 	if req.Cursor != "" {
 		from, _ = strconv.Atoi(req.Cursor)
 	}
 	to := min(n, from+req.Limit)
-	page := provider.Page{Next: strconv.Itoa(to), HasMore: to < n}
+	page := aggregate.Page{Next: strconv.Itoa(to), HasMore: to < n}
 	for id := from + 1; id <= to; id++ {
-		page.Records = append(page.Records, provider.Record{ProviderID: strconv.Itoa(id), Text: "t", CreatedAt: time.Unix(int64(id), 0)})
+		page.Records = append(page.Records, aggregate.Record{ProviderID: strconv.Itoa(id), Text: "t", CreatedAt: time.Unix(int64(id), 0)})
 	}
 	return page, nil
 }
@@ -92,7 +92,7 @@ func (m *memStore) Cursor(_ context.Context, p string) (string, error) {
 	return m.cursors[p], nil
 }
 
-func (m *memStore) ApplyPage(_ context.Context, p, from string, page provider.Page) error {
+func (m *memStore) ApplyPage(_ context.Context, p, from string, page aggregate.Page) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.cursors[p] != from || (m.conflict != nil && m.conflict(p)) {

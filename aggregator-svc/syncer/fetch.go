@@ -110,7 +110,7 @@ func (p *providerSync) run(ctx context.Context, r roundStart) (res roundResult) 
 
 // fetchPage asks the provider for one page, retrying what is worth it
 // while the deadline allows.
-func (p *providerSync) fetchPage(ctx context.Context, req provider.Request, timeout time.Duration) (provider.Page, error) {
+func (p *providerSync) fetchPage(ctx context.Context, req provider.Request, timeout time.Duration) (aggregate.Page, error) {
 	backoff := firstBackoff
 	for attempt := 1; ; attempt++ {
 		page, err := p.fetchOnce(ctx, req, timeout)
@@ -140,13 +140,13 @@ type fetchCall struct {
 
 // fetchOutcome carries errors the breaker must not count.
 type fetchOutcome struct {
-	page provider.Page
+	page aggregate.Page
 	err  error
 }
 
-func (p *providerSync) fetchOnce(ctx context.Context, req provider.Request, timeout time.Duration) (provider.Page, error) {
+func (p *providerSync) fetchOnce(ctx context.Context, req provider.Request, timeout time.Duration) (aggregate.Page, error) {
 	if err := p.s.gate.enter(ctx); err != nil {
-		return provider.Page{}, err
+		return aggregate.Page{}, err
 	}
 	defer p.s.gate.leave()
 	pageCtx, cancel := context.WithTimeout(ctx, timeout)
@@ -165,9 +165,9 @@ func (p *providerSync) fetchOnce(ctx context.Context, req provider.Request, time
 			// errors.Is(err, context.DeadlineExceeded).
 			err = fmt.Errorf("fetch page from %s: no answer within fetch_timeout %v: %w", p.src.Name, timeout, context.DeadlineExceeded)
 		}
-		return provider.Page{}, err
+		return aggregate.Page{}, err
 	}
-	return resp.(provider.Page), nil
+	return resp.(aggregate.Page), nil
 }
 
 // newBreaker wraps the provider's Fetch in a circuit breaker. Failures

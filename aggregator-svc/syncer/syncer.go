@@ -40,7 +40,7 @@ type Store interface {
 	// ApplyPage stores page and moves the provider's cursor from `from` to
 	// page.Next in one transaction. If the stored cursor is no longer from,
 	// it writes nothing and returns an error wrapping aggregate.ErrConflict.
-	ApplyPage(ctx context.Context, provider, from string, page provider.Page) error
+	ApplyPage(ctx context.Context, provider, from string, page aggregate.Page) error
 }
 
 // Source is one provider the syncer keeps in step.

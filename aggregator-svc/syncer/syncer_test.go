@@ -220,7 +220,7 @@ type countingStore struct {
 	applied int
 }
 
-func (c *countingStore) ApplyPage(ctx context.Context, p, from string, page provider.Page) error {
+func (c *countingStore) ApplyPage(ctx context.Context, p, from string, page aggregate.Page) error {
 	c.applied++
 	return c.memStore.ApplyPage(ctx, p, from, page)
 }

@@ -1,4 +1,4 @@
-package provider
+package aggregate
 
 import (
 	"encoding/json"

@@ -1,11 +1,35 @@
-package provider
+package aggregate
 
 import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
+
+// Record is one response as a provider exports it, before it is stored
+// under the provider's name.
+type Record struct {
+	ProviderID string // unique and stable within the provider
+	Survey     string
+	Text       string
+	Device     string
+	Location   string
+	Answers    json.RawMessage // a JSON object, or nil
+	CreatedAt  time.Time
+}
+
+// Page is one page of a provider's export.
+type Page struct {
+	Records []Record
+	// Next is the opaque cursor to resume after this page; it is stored
+	// with the page's records in one transaction.
+	Next string
+	// HasMore reports that the provider had more records than the page held
+	// when it answered. False means caught up.
+	HasMore bool
+}
 
 // Record limits. The text limits are survey-svc's, so every record can be
 // found with the filters the dashboard accepts; answers get more room
@@ -17,7 +41,27 @@ const (
 	MaxDeviceLen     = 64
 	MaxLocationLen   = 128
 	MaxAnswersBytes  = 64 << 10
+	// MaxCursorLen bounds the cursor stored with each page.
+	MaxCursorLen = 1024
 )
+
+// Validate reports the first problem with p that would keep it from being
+// stored: an invalid record, a provider id given twice (one page is
+// upserted in one statement, and PostgreSQL refuses to update a row twice
+// in one INSERT ... ON CONFLICT), or a cursor that cannot be stored.
+func (p Page) Validate() error {
+	seen := make(map[string]bool, len(p.Records))
+	for i, r := range p.Records {
+		if err := r.Validate(); err != nil {
+			return fmt.Errorf("record %d: %w", i, err)
+		}
+		if seen[r.ProviderID] {
+			return fmt.Errorf("record %d: provider id %q given twice", i, r.ProviderID)
+		}
+		seen[r.ProviderID] = true
+	}
+	return checkString("next cursor", p.Next, MaxCursorLen, false)
+}
 
 // Validate reports the first problem with r. The aggregate stores records
 // in PostgreSQL, which refuses NUL characters in text and in jsonb, so
