@@ -280,7 +280,9 @@ type responsesBody struct {
 func (a *aggregator) get(params ...string) (responsesBody, time.Duration, error) {
 	v := url.Values{}
 	for i := 0; i+1 < len(params); i += 2 {
-		v.Set(params[i], params[i+1])
+		if params[i+1] != "" { // the API refuses an empty parameter; leave it out
+			v.Set(params[i], params[i+1])
+		}
 	}
 	start := time.Now()
 	resp, err := http.Get(a.url + "/api/v1/responses?" + v.Encode())
