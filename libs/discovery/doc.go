@@ -17,10 +17,9 @@
 // they appear as the last key segment, in logs, metrics and the aggregate
 // table.
 //
-// The Registrar is built on go-kit's sd/etcdv3 client, which grants the
-// lease, writes the key and keeps the lease alive, but gives up for good once
-// the lease is lost. The Registrar supervises it: it watches its own key
-// with a second client and registers again, with a capped backoff, after
-// the key is deleted, the lease revoked or expired, or etcd was out of reach
-// for a whole lease TTL. Start-up never waits for etcd.
+// The Registrar keeps its key under the lease of an etcd concurrency
+// Session, as the election does. It watches its own key and registers
+// again, with a capped backoff, after the key is deleted or overwritten,
+// the lease revoked or expired, or etcd was out of reach for a whole lease
+// TTL (the session's keepalives end then). Start-up never waits for etcd.
 package discovery

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"xii/libs/backoff"
 )
@@ -79,84 +80,85 @@ func (r *Registrar) Run(ctx context.Context) error {
 	if !r.started.CompareAndSwap(false, true) {
 		return errors.New("registrar run: already started")
 	}
-	cli, err := newWatchClient(r.cfg)
+	cli, err := newClient(r.cfg)
 	if err != nil {
 		return fmt.Errorf("registrar run: %w", err)
 	}
 	defer cli.Close()
 
 	var (
-		held     *session
 		stale    []int64 // leases of lost sessions, revoked once a new one holds the key
 		failures int     // registrations failed or quickly lost in a row
 	)
 	for {
-		s := r.register(ctx, &failures)
+		s, began := r.register(ctx, cli, &failures)
 		if s == nil {
-			break
+			return r.deregister(ctx, cli, nil, stale)
 		}
 		r.revoke(ctx, cli, stale)
 		stale = nil
-		n := r.setStatus(true, s.lease)
-		r.log.Info("registered in etcd", "lease", leaseHex(s.lease), "registrations", n)
+		lease := int64(s.Lease())
+		n := r.setStatus(true, lease)
+		r.log.Info("registered in etcd", "lease", leaseHex(lease), "registrations", n)
 
 		err := r.hold(ctx, cli, s)
 		if err == nil { // ctx ended
-			held = s
-			break
+			return r.deregister(ctx, cli, s, stale)
 		}
-		r.log.Warn("etcd registration lost; registering again", "lease", leaseHex(s.lease), "err", err)
-		s.abandon()
-		stale = append(stale, s.lease)
+		r.log.Warn("etcd registration lost; registering again", "lease", leaseHex(lease), "err", err)
+		s.Orphan() // its lease is revoked with the next registration
+		stale = append(stale, lease)
 		r.setStatus(false, 0)
-		if time.Since(s.start) < r.cfg.TTL {
+		if time.Since(began) < r.cfg.TTL {
 			failures++ // flapping, for instance two instances with one name
 		} else {
 			failures = 0
 		}
 	}
-	return r.deregister(ctx, cli, held, stale)
 }
 
-// register opens a session, retrying with a capped backoff, and returns it,
-// or nil once ctx ends.
-func (r *Registrar) register(ctx context.Context, failures *int) *session {
+// register opens a session, retrying with a capped backoff, and returns it
+// with the time it was opened, or nil once ctx ends.
+func (r *Registrar) register(ctx context.Context, cli *clientv3.Client, failures *int) (*concurrency.Session, time.Time) {
 	for {
 		if d := backoff.Delay(*failures, retryMin, r.cfg.RetryMax); d > 0 {
 			t := time.NewTimer(d)
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return nil
+				return nil, time.Time{}
 			case <-t.C:
 			}
 		}
 		if ctx.Err() != nil {
-			return nil
+			return nil, time.Time{}
 		}
-		s, err := openSession(ctx, r.cfg)
+		s, err := r.open(ctx, cli)
 		if err == nil {
-			return s
+			return s, time.Now()
 		}
 		if ctx.Err() != nil {
-			return nil
+			return nil, time.Time{}
 		}
 		*failures++
 		r.log.Warn("etcd registration failed; retrying", "err", err, "failures", *failures)
 	}
 }
 
-// deregister ends held, if any, and revokes its lease and the stale ones,
-// within the DeregisterTimeout.
-func (r *Registrar) deregister(ctx context.Context, cli *clientv3.Client, held *session, stale []int64) error {
+// deregister deletes held's key, if any, and revokes its lease and the
+// stale ones, within the DeregisterTimeout.
+func (r *Registrar) deregister(ctx context.Context, cli *clientv3.Client, held *concurrency.Session, stale []int64) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.DeregisterTimeout)
 	defer cancel()
 	var err error
 	if held != nil {
-		if err = held.deregister(r.cfg.DeregisterTimeout); err != nil {
-			err = fmt.Errorf("deregister %s: %w", r.cfg.key(), err)
+		// Delete only while the key is still this session's.
+		same := clientv3.Compare(clientv3.LeaseValue(r.cfg.key()), "=", held.Lease())
+		if _, err = cli.Txn(ctx).If(same).Then(clientv3.OpDelete(r.cfg.key())).Commit(); err != nil {
+			err = fmt.Errorf("deregister %s: delete key: %w", r.cfg.key(), err)
 		}
-		stale = append(stale, held.lease)
+		held.Orphan()
+		stale = append(stale, int64(held.Lease()))
 	}
 	r.revoke(ctx, cli, stale)
 	r.setStatus(false, 0)
@@ -164,7 +166,7 @@ func (r *Registrar) deregister(ctx context.Context, cli *clientv3.Client, held *
 		return err
 	}
 	if held != nil {
-		r.log.Info("deregistered from etcd", "lease", leaseHex(held.lease))
+		r.log.Info("deregistered from etcd", "lease", leaseHex(int64(held.Lease())))
 	}
 	return nil
 }

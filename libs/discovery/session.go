@@ -2,122 +2,150 @@ package discovery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
-	"github.com/go-kit/kit/sd/etcdv3"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
 )
 
-// keepaliveTime is how often an idle connection to etcd is pinged; gRPC
-// allows no less than ten seconds.
-const keepaliveTime = 10 * time.Second
+// Reasons a registration is lost.
+var (
+	errDeleted  = errors.New("key deleted")
+	errReplaced = errors.New("key overwritten by another writer")
+	errLeaseEnd = errors.New("lease lost: revoked, expired, or etcd unreachable for a whole TTL")
+)
 
-// session is one registration through go-kit's etcdv3 client: one lease,
-// kept alive by the client until the session ends. go-kit never renews a
-// lost lease; the Registrar opens a new session instead.
-type session struct {
-	client etcdv3.Client
-	cancel context.CancelFunc // ends the client's calls and keepalives
-	conn   *connCatcher
-	svc    etcdv3.Service
-	lease  int64
-	start  time.Time
-}
-
-// openSession registers cfg's key under a new lease. It gives up after a
-// TTL, since a lease granted that late may be gone already, or when ctx
-// ends.
-func openSession(ctx context.Context, cfg RegistrarConfig) (*session, error) {
-	// The client's context outlives ctx: it carries the keepalives until the
-	// session ends, and deregistration after ctx is done.
-	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	conn := &connCatcher{}
-	client, err := etcdv3.NewClient(sctx, cfg.Endpoints, etcdv3.ClientOptions{
-		DialTimeout:   cfg.DialTimeout,
-		DialKeepAlive: keepaliveTime,
-		DialOptions:   append(dialOptions(cfg), conn.dialOptions()...),
-	})
+// open grants a lease, writes the key under it and keeps the lease alive
+// in a concurrency.Session until the session is closed or orphaned. It
+// gives up after a TTL, since a lease granted that late may be gone
+// already, or when ctx ends.
+func (r *Registrar) open(ctx context.Context, cli *clientv3.Client) (*concurrency.Session, error) {
+	rctx, cancel := context.WithTimeout(ctx, r.cfg.TTL)
+	defer cancel()
+	lease, err := cli.Grant(rctx, int64(r.cfg.TTL/time.Second))
 	if err != nil {
-		cancel()
-		return nil, fmt.Errorf("register: etcd client: %w", err)
+		return nil, fmt.Errorf("grant lease: %w", err)
 	}
-	s := &session{
-		client: client,
-		cancel: cancel,
-		conn:   conn,
-		svc: etcdv3.Service{
-			Key:   cfg.key(),
-			Value: cfg.Value,
-			// go-kit grants whole seconds and leaves the keepalive rhythm
-			// (a third of the TTL) to the etcd client; the heartbeat is unused.
-			TTL: etcdv3.NewTTLOption(cfg.TTL/3, cfg.TTL),
-		},
+	if _, err := cli.Put(rctx, r.cfg.key(), r.cfg.Value, clientv3.WithLease(lease.ID)); err != nil {
+		r.revoke(ctx, cli, []int64{int64(lease.ID)})
+		return nil, fmt.Errorf("put %s: %w", r.cfg.key(), err)
 	}
-
-	// go-kit's calls use the client's context and wait for etcd to be
-	// reachable, so cancelling it mid-call is the only way to bound them.
-	timer := time.AfterFunc(cfg.TTL, cancel)
-	stop := context.AfterFunc(ctx, cancel)
-	err = client.Register(s.svc)
-	timedOut, aborted := !timer.Stop(), !stop()
-	switch {
-	case aborted:
-		err = ctx.Err()
-	case timedOut:
-		err = fmt.Errorf("no answer from etcd within %s", cfg.TTL)
-	}
+	// The session's keepalives outlive ctx, so that the key is still held
+	// while it is deregistered.
+	s, err := concurrency.NewSession(cli, concurrency.WithLease(lease.ID), concurrency.WithContext(context.WithoutCancel(ctx)))
 	if err != nil {
-		s.abandon()
-		return nil, fmt.Errorf("register: %w", err)
+		r.revoke(ctx, cli, []int64{int64(lease.ID)})
+		return nil, fmt.Errorf("keep lease alive: %w", err)
 	}
-	s.lease = client.LeaseID()
-	s.start = time.Now()
 	return s, nil
 }
 
-// abandon ends the session locally and leaves its key and lease to etcd.
-// go-kit's Deregister closes the client's lease and watch streams in a
-// deferred call before it checks the key, so with an empty Service it sends
-// nothing and only closes.
-func (s *session) abandon() {
-	_ = s.client.Deregister(etcdv3.Service{}) // always etcdv3.ErrNoKey
-	s.end()
+// hold watches s's key until the registration is lost, and returns why, or
+// until ctx ends, and returns nil. The session notices an outage: its
+// keepalives end once etcd has not answered for a whole TTL. While no
+// watch runs, the key is read every third of a TTL instead.
+func (r *Registrar) hold(ctx context.Context, cli *clientv3.Client, s *concurrency.Session) error {
+	tick := time.NewTicker(r.cfg.TTL / 3)
+	defer tick.Stop()
+	var events clientv3.WatchChan // nil while no watch runs
+	stopWatch := context.CancelFunc(func() {})
+	defer func() { stopWatch() }()
+	for {
+		if events == nil {
+			rev, err := r.confirm(ctx, cli, s)
+			switch {
+			case ctx.Err() != nil:
+				return nil
+			case errors.Is(err, errDeleted), errors.Is(err, errReplaced):
+				return err
+			case err != nil:
+				r.log.Debug("etcd registration not confirmed", "err", err)
+			default:
+				stopWatch()
+				var wctx context.Context
+				wctx, stopWatch = context.WithCancel(ctx)
+				events = r.watch(wctx, stopWatch, cli, rev+1)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.Done():
+			return errLeaseEnd
+		case <-tick.C:
+		case wr, ok := <-events:
+			if !ok || wr.Err() != nil { // cancelled or compacted: read and watch again
+				events = nil
+				continue
+			}
+			for _, ev := range wr.Events {
+				if err := r.judge(ev.Type, ev.Kv, s); err != nil {
+					return err
+				}
+			}
+		}
+	}
 }
 
-// deregister deletes the key and ends the session, giving up after timeout.
-// The lease itself is left for the caller to revoke.
-func (s *session) deregister(timeout time.Duration) error {
-	timer := time.AfterFunc(timeout, s.cancel)
-	err := s.client.Deregister(s.svc)
-	timedOut := !timer.Stop()
-	s.end()
+// watch watches the key from rev until ctx ends, or returns nil and calls
+// cancel when etcd does not set the watch up within a third of a TTL:
+// clientv3's Watch waits for etcd to confirm it, however long etcd is away.
+func (r *Registrar) watch(ctx context.Context, cancel context.CancelFunc, cli *clientv3.Client, rev int64) clientv3.WatchChan {
+	timer := time.AfterFunc(r.cfg.TTL/3, cancel)
+	wch := cli.Watch(clientv3.WithRequireLeader(ctx), r.cfg.key(), clientv3.WithRev(rev))
+	if !timer.Stop() {
+		return nil
+	}
+	return wch
+}
+
+// confirm reads the key and returns the store's revision when it still
+// holds s's value and lease.
+func (r *Registrar) confirm(ctx context.Context, cli *clientv3.Client, s *concurrency.Session) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.TTL/3)
+	defer cancel()
+	resp, err := cli.Get(ctx, r.cfg.key())
+	if err != nil {
+		return 0, fmt.Errorf("read key: %w", err)
+	}
+	if len(resp.Kvs) == 0 {
+		return 0, errDeleted
+	}
+	if err := r.judge(mvccpb.PUT, resp.Kvs[0], s); err != nil {
+		return 0, err
+	}
+	return resp.Header.Revision, nil
+}
+
+// judge returns why a change of the key means s lost its registration, or
+// nil when the key is still s's.
+func (r *Registrar) judge(typ mvccpb.Event_EventType, kv *mvccpb.KeyValue, s *concurrency.Session) error {
 	switch {
-	case timedOut:
-		return fmt.Errorf("delete key: no answer from etcd within %s", timeout)
-	case err != nil:
-		return fmt.Errorf("delete key: %w", err)
+	case typ == mvccpb.DELETE:
+		return errDeleted
+	case clientv3.LeaseID(kv.Lease) != s.Lease() || string(kv.Value) != r.cfg.Value:
+		return errReplaced
 	}
 	return nil
 }
 
-// end releases what go-kit's client holds once its streams are closed.
-func (s *session) end() {
-	s.cancel()
-	s.conn.close()
-}
-
-// dialOptions make the etcd clients reconnect quickly after an outage; gRPC
-// would otherwise back off for up to two minutes.
-func dialOptions(cfg RegistrarConfig) []grpc.DialOption {
-	return []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
-		Backoff: backoff.Config{
-			BaseDelay:  min(retryMin, cfg.RetryMax),
-			Multiplier: 1.6,
-			Jitter:     0.2,
-			MaxDelay:   cfg.RetryMax,
-		},
-		MinConnectTimeout: cfg.DialTimeout,
-	})}
+// revoke revokes leases of ended sessions, so keys still attached to them
+// go now rather than a TTL later. Failures are only logged: unrevoked
+// leases expire by themselves.
+func (r *Registrar) revoke(ctx context.Context, cli *clientv3.Client, leases []int64) {
+	for _, id := range leases {
+		if ctx.Err() != nil {
+			return
+		}
+		rctx, cancel := context.WithTimeout(ctx, r.cfg.DialTimeout)
+		_, err := cli.Revoke(rctx, clientv3.LeaseID(id))
+		cancel()
+		if err != nil && !errors.Is(err, rpctypes.ErrLeaseNotFound) {
+			r.log.Debug("revoke old etcd lease", "lease", id, "err", err)
+		}
+	}
 }
