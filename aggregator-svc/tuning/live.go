@@ -15,7 +15,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
 
-	"xii/aggregator-svc/watch"
+	"xii/libs/discovery"
 )
 
 // Live is the current Tuning, kept in step with the keys under Prefix by
@@ -26,7 +26,7 @@ type Live struct {
 	defaults Tuning
 	log      *slog.Logger
 	rejected metric.Int64Counter
-	follow   watch.Options // how Run follows etcd; tests shorten its delays
+	follow   discovery.FollowOptions // how Run follows etcd; tests shorten its delays
 	cur      atomic.Pointer[Tuning]
 	started  atomic.Bool
 
@@ -53,7 +53,7 @@ func NewLive(defaults Tuning, logger *slog.Logger, mp metric.MeterProvider) (*Li
 	l := &Live{
 		defaults: defaults,
 		log:      logger,
-		follow:   watch.Options{Logger: logger},
+		follow:   discovery.FollowOptions{Logger: logger},
 		rejected: rejected,
 		changed:  make(chan struct{}),
 		reported: map[string]int64{},
@@ -77,13 +77,13 @@ func (l *Live) Changed() <-chan struct{} {
 // Run follows Prefix in etcd until ctx ends, and then returns nil. A write
 // takes effect as soon as etcd reports it; a rejected one is logged with its
 // key and reason and counted in the xii.config.rejected metric. Run retries
-// as watch.Follow does and never fails because etcd is unreachable. It may
+// as discovery.Follow does and never fails because etcd is unreachable. It may
 // be called once.
 func (l *Live) Run(ctx context.Context, cli *clientv3.Client) error {
 	if !l.started.CompareAndSwap(false, true) {
 		return errors.New("live tuning: already running")
 	}
-	err := watch.Follow(ctx, cli, Prefix, l.follow, func(kvs map[string]watch.Entry) {
+	err := discovery.Follow(ctx, cli, Prefix, l.follow, func(kvs map[string]discovery.Entry) {
 		l.apply(ctx, kvs)
 	})
 	if err != nil {
@@ -93,7 +93,7 @@ func (l *Live) Run(ctx context.Context, cli *clientv3.Client) error {
 }
 
 // apply computes the settings from the content of Prefix, key to entry.
-func (l *Live) apply(ctx context.Context, kvs map[string]watch.Entry) {
+func (l *Live) apply(ctx context.Context, kvs map[string]discovery.Entry) {
 	prev := l.Current()
 	next := l.defaults
 	for key, e := range kvs {
@@ -133,7 +133,7 @@ func (l *Live) apply(ctx context.Context, kvs map[string]watch.Entry) {
 
 // reject logs and counts a rejected write once: a re-read after an etcd
 // outage finds the same write again.
-func (l *Live) reject(ctx context.Context, key, name string, e watch.Entry, err error) {
+func (l *Live) reject(ctx context.Context, key, name string, e discovery.Entry, err error) {
 	if l.reported[key] == e.ModRevision {
 		return
 	}

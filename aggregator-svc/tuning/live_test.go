@@ -6,10 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"xii/libs/discovery"
+
 	clientv3 "go.etcd.io/etcd/client/v3"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
-	"xii/aggregator-svc/watch"
 	"xii/aggregator-svc/watch/watchtest"
 	"xii/libs/etcdtest"
 )
@@ -43,7 +44,7 @@ func startLive(t *testing.T, cli *clientv3.Client) *live {
 	if lv.Live, err = NewLive(Defaults(), lv.logs.Logger(), mp); err != nil {
 		t.Fatal(err)
 	}
-	lv.follow = watch.Options{Logger: lv.logs.Logger(), RequestTimeout: 500 * time.Millisecond,
+	lv.follow = discovery.FollowOptions{Logger: lv.logs.Logger(), RequestTimeout: 500 * time.Millisecond,
 		RetryMax: 200 * time.Millisecond, ProgressInterval: 200 * time.Millisecond}
 	watchtest.Go(t, func(ctx context.Context) error { return lv.Run(ctx, cli) })
 	return lv

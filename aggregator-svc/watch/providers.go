@@ -1,3 +1,6 @@
+// Package watch follows the aggregator's provider configuration in etcd,
+// /xii/providers/ and /xii/retired/, and parses it: each change is
+// delivered as the whole current set, built on discovery.Follow.
 package watch
 
 import (
@@ -13,6 +16,15 @@ import (
 
 	"xii/libs/discovery"
 )
+
+// Options configure Providers and Retired. Zero fields take the defaults.
+type Options struct {
+	// Follow is how the prefix is followed; its Logger also receives the
+	// rejected values.
+	Follow discovery.FollowOptions
+	// MeterProvider provides the instruments; nil means none.
+	MeterProvider metric.MeterProvider
+}
 
 // Reasons a key is rejected, the values of the metric's reason attribute.
 const (
@@ -65,14 +77,17 @@ func Providers(ctx context.Context, cli *clientv3.Client, opts Options, onChange
 // says keep.
 func followNamed[T comparable](ctx context.Context, cli *clientv3.Client, prefix string, opts Options, reason string,
 	decode func(value string) (v T, keep bool, err error), onChange func(map[string]T)) error {
-	opts = opts.withDefaults()
 	rejected, err := rejectedCounter(opts.MeterProvider)
 	if err != nil {
 		return fmt.Errorf("follow %s: %w", prefix, err)
 	}
-	rs := &rejections{log: opts.Logger, counter: rejected, reported: map[string]int64{}}
+	logger := opts.Follow.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	rs := &rejections{log: logger, counter: rejected, reported: map[string]int64{}}
 	var last map[string]T
-	return Follow(ctx, cli, prefix, opts, func(kvs map[string]Entry) {
+	return discovery.Follow(ctx, cli, prefix, opts.Follow, func(kvs map[string]discovery.Entry) {
 		set := make(map[string]T, len(kvs))
 		for key, e := range kvs {
 			name, err := discovery.NameFromKey(prefix, key)
@@ -117,7 +132,7 @@ type rejections struct {
 	reported map[string]int64 // rejected key to the revision already reported
 }
 
-func (rs *rejections) reject(ctx context.Context, key string, e Entry, reason string, err error) {
+func (rs *rejections) reject(ctx context.Context, key string, e discovery.Entry, reason string, err error) {
 	if rs.reported[key] == e.ModRevision {
 		return
 	}
@@ -128,7 +143,7 @@ func (rs *rejections) reject(ctx context.Context, key string, e Entry, reason st
 
 // forgetGone drops what was reported of keys no longer present, so that a
 // key written again with the same bad value is reported again.
-func (rs *rejections) forgetGone(kvs map[string]Entry) {
+func (rs *rejections) forgetGone(kvs map[string]discovery.Entry) {
 	for key, rev := range rs.reported {
 		if e, ok := kvs[key]; !ok || e.ModRevision != rev {
 			delete(rs.reported, key)

@@ -34,14 +34,16 @@ func startProviders(t *testing.T, cli *clientv3.Client, progress ...time.Duratio
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(p.reader))
 	t.Cleanup(func() { mp.Shutdown(context.Background()) })
 	opts := watch.Options{
-		Logger:           p.logs.Logger(),
-		MeterProvider:    mp,
-		RequestTimeout:   500 * time.Millisecond,
-		RetryMax:         200 * time.Millisecond,
-		ProgressInterval: 200 * time.Millisecond,
+		Follow: discovery.FollowOptions{
+			Logger:           p.logs.Logger(),
+			RequestTimeout:   500 * time.Millisecond,
+			RetryMax:         200 * time.Millisecond,
+			ProgressInterval: 200 * time.Millisecond,
+		},
+		MeterProvider: mp,
 	}
 	for _, d := range progress {
-		opts.ProgressInterval = d
+		opts.Follow.ProgressInterval = d
 	}
 	watchtest.Go(t, func(ctx context.Context) error {
 		return watch.Providers(ctx, cli, opts, p.sets.record)

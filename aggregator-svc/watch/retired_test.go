@@ -44,7 +44,7 @@ func TestRetiredFollowsKeys(t *testing.T) {
 	sets := newRecorder[map[string]watch.Retirement]()
 	logs := &watchtest.Logs{}
 	watchtest.Go(t, func(ctx context.Context) error {
-		return watch.Retired(ctx, cli, watch.Options{Logger: logs.Logger(), RetryMax: 200 * time.Millisecond}, sets.record)
+		return watch.Retired(ctx, cli, watch.Options{Follow: discovery.FollowOptions{Logger: logs.Logger(), RetryMax: 200 * time.Millisecond}}, sets.record)
 	})
 	waitRetired := func(want map[string]watch.Retirement) {
 		t.Helper()

@@ -17,6 +17,11 @@
 // they appear as the last key segment, in logs, metrics and the aggregate
 // table.
 //
+// The package is xii's one layer over etcd: a Registrar keeps a key
+// registered, Follow follows a prefix (the aggregator's providers and
+// configuration, the dashboard's aggregator replicas), and an Elector
+// elects one replica for what only one should do.
+//
 // The Registrar keeps its key under the lease of an etcd concurrency
 // Session, as the election does. It watches its own key and registers
 // again, with a capped backoff, after the key is deleted or overwritten,

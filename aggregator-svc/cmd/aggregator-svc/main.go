@@ -130,7 +130,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 			}
 		})
 	}
-	watchOpts := watch.Options{Logger: logger, MeterProvider: tel.MeterProvider}
+	watchOpts := watch.Options{Follow: discovery.FollowOptions{Logger: logger}, MeterProvider: tel.MeterProvider}
 	goBackground("watch providers", func(ctx context.Context) error {
 		return watch.Providers(ctx, etcd, watchOpts, known.SetProviders)
 	})

@@ -1,18 +1,4 @@
-// Package watch follows key prefixes in etcd and hands every change to a
-// callback as the prefix's whole current content.
-//
-// Following is a read of the prefix, then a watch from the revision after
-// that read. When the watch fails (the member lost its leader, the revision
-// was compacted, the stream closed) or goes quiet (etcd answers no progress
-// request for a whole ProgressInterval) the prefix is read and watched
-// again, with a capped backoff. While etcd is out of reach nothing is delivered, so
-// callers keep what they last saw; when etcd is back, the client's watch
-// resumes where it stopped, or the next read catches up.
-//
-// The etcd client is the caller's. It should reconnect quickly after an
-// outage (gRPC's default backoff grows to two minutes) and send keepalive
-// pings, so a dead connection is noticed.
-package watch
+package discovery
 
 import (
 	"context"
@@ -24,28 +10,21 @@ import (
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.opentelemetry.io/otel/metric"
 
 	"xii/libs/backoff"
 )
 
-// Defaults for an Options' zero fields.
+// Defaults for a FollowOptions' zero fields.
 const (
-	DefaultRequestTimeout   = 3 * time.Second
-	DefaultRetryMax         = 2 * time.Second
+	DefaultFollowTimeout    = 3 * time.Second
+	DefaultFollowRetryMax   = 2 * time.Second
 	DefaultProgressInterval = 5 * time.Second
 )
 
-// retryMin is the first retry delay; later ones double up to RetryMax.
-const retryMin = 100 * time.Millisecond
-
-// Options configure Follow and Providers. Zero fields take the defaults.
-type Options struct {
-	// Logger receives warnings about failed reads and rejected values; nil
-	// discards them.
+// FollowOptions configure Follow. Zero fields take the defaults.
+type FollowOptions struct {
+	// Logger receives warnings about failed reads; nil discards them.
 	Logger *slog.Logger
-	// MeterProvider provides the instruments of Providers; nil means none.
-	MeterProvider metric.MeterProvider
 	// RequestTimeout bounds each read of the prefix.
 	RequestTimeout time.Duration
 	// RetryMax caps the delay between attempts to read and watch again.
@@ -56,15 +35,15 @@ type Options struct {
 	ProgressInterval time.Duration
 }
 
-func (o Options) withDefaults() Options {
+func (o FollowOptions) withDefaults() FollowOptions {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.RequestTimeout <= 0 {
-		o.RequestTimeout = DefaultRequestTimeout
+		o.RequestTimeout = DefaultFollowTimeout
 	}
 	if o.RetryMax <= 0 {
-		o.RetryMax = DefaultRetryMax
+		o.RetryMax = DefaultFollowRetryMax
 	}
 	if o.ProgressInterval <= 0 {
 		o.ProgressInterval = DefaultProgressInterval
@@ -79,6 +58,20 @@ type Entry struct {
 	Lease       int64 // 0 for a key without a lease
 }
 
+// Follow follows one key prefix in etcd and hands every change to a
+// callback as the prefix's whole current content.
+//
+// Following is a read of the prefix, then a watch from the revision after
+// that read. When the watch fails (the member lost its leader, the revision
+// was compacted, the stream closed) or goes quiet (etcd answers no progress
+// request for a whole ProgressInterval) the prefix is read and watched
+// again, with a capped backoff. While etcd is out of reach nothing is
+// delivered, so callers keep what they last saw; when etcd is back, the
+// client's watch resumes where it stopped, or the next read catches up.
+//
+// The etcd client is the caller's; NewClient makes one that reconnects
+// quickly after an outage and pings, so a dead connection is noticed.
+//
 // Follow calls onChange with the content of prefix, key to entry, after the
 // first successful read and after every change, until ctx ends; then it
 // returns nil. A re-read after a failure calls onChange only when it finds
@@ -87,7 +80,7 @@ type Entry struct {
 // and owns the map it is given. Follow never gives up because etcd is
 // unreachable; it fails only for invalid arguments, or when cli is closed
 // before ctx ends.
-func Follow(ctx context.Context, cli *clientv3.Client, prefix string, opts Options, onChange func(map[string]Entry)) error {
+func Follow(ctx context.Context, cli *clientv3.Client, prefix string, opts FollowOptions, onChange func(map[string]Entry)) error {
 	if cli == nil || prefix == "" || onChange == nil {
 		return errors.New("follow: client, prefix and callback are required")
 	}
@@ -124,7 +117,7 @@ func Follow(ctx context.Context, cli *clientv3.Client, prefix string, opts Optio
 type follower struct {
 	cli      *clientv3.Client
 	prefix   string
-	opts     Options
+	opts     FollowOptions
 	log      *slog.Logger
 	onChange func(map[string]Entry)
 	last     map[string]Entry // nil until the first read
