@@ -2,8 +2,8 @@
 // the aggregator's replicas in etcd, where each registers its base URL
 // under Prefix, and spreads calls over them:
 //
-//	etcd watch ─ go-kit etcdv3.Instancer ─ sd.Endpointer (one go-kit HTTP
-//	client endpoint per replica) ─ lb.RoundRobin ─ lb.Retry
+//	discovery.Follow ─ replicaSet (an sd.Instancer) ─ sd.Endpointer (one
+//	go-kit HTTP client endpoint per replica) ─ lb.RoundRobin ─ lb.Retry
 //
 // A call that cannot reach a replica, or gets a server error from it, is
 // tried on the next one, as long as the request's deadline allows; a
@@ -28,11 +28,9 @@ import (
 
 	"github.com/go-kit/kit/endpoint"
 	"github.com/go-kit/kit/sd"
-	"github.com/go-kit/kit/sd/etcdv3"
 	"github.com/go-kit/kit/sd/lb"
 	kitlog "github.com/go-kit/log"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 
 	"xii/dashboard-svc/dashboard"
 	"xii/libs/discovery"
@@ -61,7 +59,8 @@ type Config struct {
 	HTTPClient *http.Client
 	// Attempts bounds the tries of one call, over different replicas.
 	Attempts int
-	// EtcdTimeout bounds connecting to etcd and each read of the replicas.
+	// EtcdTimeout bounds the wait for the first read of the replicas in New,
+	// and each read after.
 	EtcdTimeout time.Duration
 	// Logger receives replica changes and discovery problems.
 	Logger *slog.Logger
@@ -72,9 +71,9 @@ type Config struct {
 type Client struct {
 	prefix      string
 	etcd        *clientv3.Client
-	watch       *watchClient
 	stop        context.CancelFunc
-	instancer   *etcdv3.Instancer
+	followed    chan struct{} // closed when following etcd ends
+	replicas    *replicaSet
 	endpointers []*sd.DefaultEndpointer
 	responses   endpoint.Endpoint
 	stats       endpoint.Endpoint
@@ -116,30 +115,32 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	cli, err := clientv3.New(clientv3.Config{
-		Endpoints:   cfg.EtcdEndpoints,
-		DialTimeout: cfg.EtcdTimeout,
-		Logger:      zap.NewNop(), // the client logs what matters
-	})
+	cli, err := discovery.NewClient(cfg.EtcdEndpoints)
 	if err != nil {
-		return nil, fmt.Errorf("aggregator client: etcd: %w", err)
+		return nil, fmt.Errorf("aggregator client: %w", err)
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	c := &Client{
-		prefix: cfg.Prefix,
-		etcd:   cli,
-		stop:   stop,
-		watch: &watchClient{
-			cli: cli, ctx: ctx, timeout: cfg.EtcdTimeout, logger: cfg.Logger, done: make(chan struct{}),
-		},
+		prefix:   cfg.Prefix,
+		etcd:     cli,
+		stop:     stop,
+		followed: make(chan struct{}),
+		replicas: newReplicaSet(cfg.Prefix, cfg.Logger),
+	}
+	go func() {
+		defer close(c.followed)
+		opts := discovery.FollowOptions{Logger: cfg.Logger, RequestTimeout: cfg.EtcdTimeout}
+		if err := discovery.Follow(ctx, cli, cfg.Prefix, opts, c.replicas.update); err != nil {
+			cfg.Logger.Error("aggregator replicas no longer followed", "err", err)
+		}
+	}()
+	// Start with the replicas if etcd answers soon; if not, with none,
+	// picking them up once it does.
+	select {
+	case <-c.replicas.read:
+	case <-time.After(cfg.EtcdTimeout):
 	}
 	logger := kitLogger(cfg.Logger)
-	// A first read that fails is retried on the watch's first signal, so
-	// etcd need not be up yet.
-	if c.instancer, err = etcdv3.NewInstancer(c.watch, cfg.Prefix, logger); err != nil {
-		stop()
-		return nil, errors.Join(fmt.Errorf("aggregator client: follow %s: %w", cfg.Prefix, err), cli.Close())
-	}
 	rs := newReplicas()
 	c.responses = c.balance(cfg, logger, factory(cfg.HTTPClient, rs, xiiapi.ResponsesPath, func() answer { return new(responsesBody) }))
 	c.stats = c.balance(cfg, logger, factory(cfg.HTTPClient, rs, xiiapi.StatsPath, func() answer { return new(statsBody) }))
@@ -150,7 +151,7 @@ func New(cfg Config) (*Client, error) {
 // endpoints that f makes. The retry's own timeout only backs up the
 // request's deadline, which always ends first.
 func (c *Client) balance(cfg Config, logger kitlog.Logger, f sd.Factory) endpoint.Endpoint {
-	e := sd.NewEndpointer(c.instancer, f, logger)
+	e := sd.NewEndpointer(c.replicas, f, logger)
 	c.endpointers = append(c.endpointers, e)
 	return lb.RetryWithCallback(2*dashboard.UpstreamMaxTimeout, lb.NewRoundRobin(e), retryPolicy(cfg.Attempts))
 }
@@ -199,12 +200,8 @@ func (c *Client) Close() error {
 	for _, e := range c.endpointers {
 		e.Close()
 	}
-	c.instancer.Stop()
 	c.stop()
-	select {
-	case <-c.watch.done:
-	case <-time.After(c.watch.timeout):
-	}
+	<-c.followed
 	if err := c.etcd.Close(); err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("aggregator client: close etcd: %w", err)
 	}
