@@ -104,6 +104,12 @@ func serve(t *testing.T, h http.Handler, method, target string, header http.Head
 	for k, vs := range header {
 		req.Header[k] = vs
 	}
+	return record(t, h, req)
+}
+
+// record sends req to h and records the answer.
+func record(t *testing.T, h http.Handler, req *http.Request) answer {
+	t.Helper()
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	body, err := io.ReadAll(rec.Result().Body)

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
 
 	"xii/libs/httpserver"
 )
@@ -55,12 +58,11 @@ func probes() map[string]probe {
 	return p
 }
 
-// serveProbe answers pr on route with the whole server, operational
-// routes included, as cmd wires it.
-func serveProbe(t *testing.T, method, route string, pr probe) answer {
-	t.Helper()
+// probeServer is the whole server pr runs against, operational routes
+// included, as cmd wires it.
+func probeServer(pr probe) http.Handler {
 	agg := &stubAggregator{page: samplePage(), stats: Stats{Groups: []Group{{Key: map[string]string{"device": "iOS"}, Count: 2}}, Total: 2, Sync: samplePage().Sync}, err: pr.aggErr}
-	srv := httpserver.New(httpserver.Routes{
+	return httpserver.New(httpserver.Routes{
 		API: newHandler(agg, HTTPOptions{Token: pr.token}),
 		Metrics: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
@@ -72,24 +74,45 @@ func serveProbe(t *testing.T, method, route string, pr probe) answer {
 			}
 			return nil
 		},
-	}, slog.New(slog.DiscardHandler))
-	target := route
+	}, slog.New(slog.DiscardHandler)).Handler()
+}
+
+// probeRequest is pr's request, addressed to dashboard-svc's server.
+func probeRequest(method, route string, pr probe) *http.Request {
+	target := apiHost + route
 	if pr.query != "" {
 		target += "?" + pr.query
 	}
-	return serve(t, srv.Handler(), method, target, pr.header)
+	req := httptest.NewRequest(method, target, nil)
+	for k, vs := range pr.header {
+		req.Header[k] = vs
+	}
+	return req
+}
+
+// serveProbe answers pr on route, unchecked.
+func serveProbe(t *testing.T, method, route string, pr probe) answer {
+	t.Helper()
+	return record(t, probeServer(pr), probeRequest(method, route, pr))
+}
+
+// exchangeProbe answers pr on route, the request and the answer
+// validated against the description.
+func (s spec) exchangeProbe(t *testing.T, method, route string, pr probe) answer {
+	t.Helper()
+	return s.exchange(t, probeServer(pr), probeRequest(method, route, pr))
 }
 
 // TestOpenAPIStatuses provokes every documented status of every dashboard
-// and operational route, checks the answer's body and headers against the
-// description, and checks that every status the routes answer is
-// documented.
+// and operational route, validates the request and the answer (body and
+// headers) against the description, and checks that every status the
+// routes answer is documented.
 func TestOpenAPIStatuses(t *testing.T) {
-	d := loadDoc(t)
+	s := loadSpec(t)
 	all := probes()
 	documented := map[string]bool{}
-	for _, op := range d.operations(t, "dashboard", "operations") {
-		for status, resp := range asMap(op.spec["responses"]) {
+	for _, op := range s.operations(t, "dashboard", "operations") {
+		for status := range op.op.Responses.Map() {
 			key := op.method + " " + op.route + " " + status
 			documented[key] = true
 			t.Run(key, func(t *testing.T) {
@@ -97,18 +120,8 @@ func TestOpenAPIStatuses(t *testing.T) {
 				if !ok {
 					t.Fatalf("documented, but no probe provokes it")
 				}
-				a := serveProbe(t, op.method, op.route, pr)
-				if strconv.Itoa(a.status) != status {
+				if a := s.exchangeProbe(t, op.method, op.route, pr); strconv.Itoa(a.status) != status {
 					t.Fatalf("status %d, want %s; body %s", a.status, status, a.body)
-				}
-				response := d.resolve(t, resp)
-				if err := d.checkBody(t, response, a.header.Get("Content-Type"), a.body); err != nil {
-					t.Fatal(err)
-				}
-				for name := range asMap(response["headers"]) {
-					if a.header.Get(name) == "" {
-						t.Errorf("documented header %s missing", name)
-					}
 				}
 			})
 		}
@@ -121,26 +134,27 @@ func TestOpenAPIStatuses(t *testing.T) {
 }
 
 // TestOpenAPIParameters checks that each route accepts exactly the
-// documented parameters, each with its documented example.
+// documented parameters, each with its documented example, in a request
+// and with an answer the description validates.
 func TestOpenAPIParameters(t *testing.T) {
-	d := loadDoc(t)
-	for _, op := range d.operations(t, "dashboard") {
+	s := loadSpec(t)
+	for _, op := range s.operations(t, "dashboard") {
 		t.Run(op.method+" "+op.route, func(t *testing.T) {
 			var query []string
-			for _, p := range d.parameters(t, op) {
-				name, in := p["name"].(string), p["in"].(string)
+			for _, ref := range op.op.Parameters {
+				p := ref.Value
 				pr := probe{}
-				switch in {
-				case "query":
-					query = append(query, name)
-					pr.query = name + "=" + url.QueryEscape(exampleString(t, p))
-				case "header":
-					pr.header = http.Header{name: {exampleString(t, p)}}
+				switch p.In {
+				case openapi3.ParameterInQuery:
+					query = append(query, p.Name)
+					pr.query = p.Name + "=" + url.QueryEscape(exampleString(t, p))
+				case openapi3.ParameterInHeader:
+					pr.header = http.Header{p.Name: {exampleString(t, p)}}
 				default:
-					t.Fatalf("parameter %s in %s: not served", name, in)
+					t.Fatalf("parameter %s in %s: not served", p.Name, p.In)
 				}
-				if a := serveProbe(t, op.method, op.route, pr); a.status != 200 {
-					t.Errorf("documented %s parameter %s=%s: status %d %s", in, name, exampleString(t, p), a.status, a.body)
+				if a := s.exchangeProbe(t, op.method, op.route, pr); a.status != 200 {
+					t.Errorf("documented %s parameter %s=%s: status %d %s", p.In, p.Name, exampleString(t, p), a.status, a.body)
 				}
 			}
 			slices.Sort(query)
@@ -155,10 +169,10 @@ func TestOpenAPIParameters(t *testing.T) {
 // TestOpenAPIRoutes checks that the routes the transport registers are
 // exactly the documented ones, and that other methods on them get 405.
 func TestOpenAPIRoutes(t *testing.T) {
-	d := loadDoc(t)
+	s := loadSpec(t)
 	var documented []string
 	methods := map[string][]string{}
-	for _, op := range d.operations(t, "dashboard") {
+	for _, op := range s.operations(t, "dashboard") {
 		documented = append(documented, op.method+" "+op.route)
 		methods[op.route] = append(methods[op.route], op.method)
 	}

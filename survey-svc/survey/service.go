@@ -1,8 +1,11 @@
-// Package survey is survey-svc's domain: it validates and stores survey
-// responses and exports them, page by page, to whoever aggregates them.
+// Package survey is survey-svc's domain and its HTTP transport: it
+// validates and stores survey responses and exports them, page by page, to
+// whoever aggregates them.
 //
-// It imports neither net/http nor a database driver; the transport and the
-// store translate to and from the errors defined here.
+// Only the transport (transport_http.go) imports net/http, and no file
+// imports a database driver: the transport maps the errors defined here to
+// status codes, and the store (package postgres) translates driver errors
+// to them.
 package survey
 
 import (

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
+	"strings"
 
 	kithttp "github.com/go-kit/kit/transport/http"
 
@@ -55,15 +57,50 @@ func NewHTTPHandler(e Endpoints, opts HTTPOptions) http.Handler {
 	export := kithttp.NewServer(e.Export, decodeExportRequest, encodeExportResponse(opts.Logger), serverOpts...)
 
 	mux := http.NewServeMux()
-	mux.Handle("POST /api/v1/responses", submit)
-	mux.Handle("POST /api/v1/reporter", submit)
-	mux.Handle("GET /api/v1/responses", requireToken(opts.ExportToken, opts.Logger, export))
+	allow := map[string][]string{}
+	for _, r := range routes(submit, requireToken(opts.ExportToken, opts.Logger, export)) {
+		mux.Handle(r.Method+" "+r.Path, r.handler)
+		allow[r.Path] = append(allow[r.Path], r.Method)
+	}
 	// Method-less patterns are less specific than the ones above, so they
 	// only catch the wrong methods on known paths.
-	mux.Handle("/api/v1/responses", errorHandler(opts.Logger, errMethodNotAllowed, "GET, POST"))
-	mux.Handle("/api/v1/reporter", errorHandler(opts.Logger, errMethodNotAllowed, "POST"))
+	for path, methods := range allow {
+		slices.Sort(methods)
+		mux.Handle(path, errorHandler(opts.Logger, errMethodNotAllowed, strings.Join(methods, ", ")))
+	}
 	mux.Handle("/", errorHandler(opts.Logger, errNotFound, ""))
 	return mux
+}
+
+// Route is one method and path of the API.
+type Route struct {
+	Method, Path string
+}
+
+// Routes returns the routes NewHTTPHandler serves, in the order it
+// registers them.
+func Routes() []Route {
+	var out []Route
+	for _, r := range routes(nil, nil) {
+		out = append(out, r.Route)
+	}
+	return out
+}
+
+// route is a Route with its handler.
+type route struct {
+	Route
+	handler http.Handler
+}
+
+// routes is the one table of the API's routes: NewHTTPHandler registers
+// exactly these, so Routes cannot drift from what is served.
+func routes(submit, export http.Handler) []route {
+	return []route{
+		{Route{http.MethodPost, "/api/v1/responses"}, submit},
+		{Route{http.MethodPost, "/api/v1/reporter"}, submit},
+		{Route{http.MethodGet, "/api/v1/responses"}, export},
+	}
 }
 
 func decodeSubmitRequest(maxBody int64) kithttp.DecodeRequestFunc {
