@@ -10,6 +10,7 @@ replace (
 require (
 	github.com/go-kit/kit v0.13.0
 	github.com/lib/pq v1.12.3
+	github.com/oklog/run v1.2.0
 	github.com/sony/gobreaker v0.4.1
 	go.etcd.io/etcd/api/v3 v3.7.3
 	go.etcd.io/etcd/client/v3 v3.7.3

@@ -6,9 +6,11 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"sync"
+	"log/slog"
+
+	group "github.com/oklog/run"
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"xii/aggregator-svc/aggregate"
 	"xii/aggregator-svc/leader"
@@ -51,23 +53,72 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return err
 	}
 	defer ln.Close()
-
 	store, err := postgres.Open(ctx, cfg.PostgresURL,
 		postgres.WithTracerProvider(tel.TracerProvider), postgres.WithMeterProvider(tel.MeterProvider))
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-
 	etcd, err := discovery.NewClient(cfg.EtcdEndpoints)
 	if err != nil {
 		return err
 	}
 	defer etcd.Close()
 
-	live, err := tuning.NewLive(tuning.Defaults(), logger, tel.MeterProvider)
+	a, err := wire(ctx, cfg, logger, tel, store, etcd)
 	if err != nil {
 		return err
+	}
+	var g group.Group
+	g.Add(a.server.Actor(ctx, ln, cfg.ShutdownTimeout))
+	watchOpts := watch.Options{Follow: discovery.FollowOptions{Logger: logger}, MeterProvider: tel.MeterProvider}
+	g.Add(httpserver.Background(ctx, "watch providers", func(ctx context.Context) error {
+		return watch.Providers(ctx, etcd, watchOpts, a.known.SetProviders)
+	}))
+	g.Add(httpserver.Background(ctx, "watch retired", func(ctx context.Context) error {
+		return watch.Retired(ctx, etcd, watchOpts, a.known.SetRetired)
+	}))
+	g.Add(httpserver.Background(ctx, "record providers", a.known.Run))
+	g.Add(httpserver.Background(ctx, "watch tuning", func(ctx context.Context) error { return a.live.Run(ctx, etcd) }))
+	g.Add(httpserver.Background(ctx, "leader election", a.elector.Run))
+	g.Add(httpserver.Background(ctx, "poll", func(ctx context.Context) error {
+		a.syncer.Poll(ctx, a.elector.IsLeader)
+		return nil
+	}))
+	g.Add(httpserver.Background(ctx, "register", func(ctx context.Context) error {
+		// A replica the dashboard finds must know its providers.
+		select {
+		case <-a.known.Confirmed():
+		case <-ctx.Done():
+			return nil
+		}
+		if err := a.registrar.Run(ctx); err != nil {
+			// The lease expires by itself; not worth a failed exit.
+			logger.Warn("deregister", "err", err)
+		}
+		return nil
+	}))
+	logger.Info("serving", "addr", ln.Addr().String())
+	return g.Run()
+}
+
+// app is the wired service: its server and the background work it needs.
+type app struct {
+	server    *httpserver.Server
+	syncer    *syncer.Syncer
+	known     *roster.Roster
+	live      *tuning.Live
+	elector   *leader.Elector
+	registrar *discovery.Registrar
+}
+
+// wire builds the service on its store and etcd client. The providers the
+// aggregate has known are loaded before it returns: they are covered from
+// the first answer on, whatever etcd says or fails to say.
+func wire(ctx context.Context, cfg config, logger *slog.Logger, tel *observability.Telemetry, store *postgres.Store, etcd *clientv3.Client) (*app, error) {
+	live, err := tuning.NewLive(tuning.Defaults(), logger, tel.MeterProvider)
+	if err != nil {
+		return nil, err
 	}
 	syn, err := syncer.New(syncer.Options{
 		Store:          storeWriter{store},
@@ -78,23 +129,21 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		MeterProvider:  tel.MeterProvider,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sources := newSourceBuilder(cfg, tel)
 	known, err := roster.New(roster.Options{
 		Store: store, Build: sources.build, Apply: syn.SetProviders, Logger: logger,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	// The providers the aggregate has known are covered from the first
-	// answer on, whatever etcd says or fails to say.
 	if err := known.Load(ctx); err != nil {
-		return err
+		return nil, err
 	}
 	elector, err := leader.New(etcd, leader.Config{ID: cfg.ID, Logger: logger})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	registrar, err := discovery.NewRegistrar(discovery.RegistrarConfig{
 		Endpoints: cfg.EtcdEndpoints,
@@ -105,10 +154,11 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		Logger:    logger,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 
 	var svc aggregate.Service = aggregate.NewService(syn, store)
+	svc = aggregate.LoggingMiddleware(logger)(svc)
 	endpoints := aggregate.MakeEndpoints(svc).Wrap(observability.EndpointSpan)
 	server := httpserver.New(httpserver.Routes{
 		API:     tel.HTTPHandler(aggregate.NewHTTPHandler(endpoints, logger)),
@@ -117,52 +167,5 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 			return errors.Join(store.Ping(ctx), known.Ready(ctx))
 		},
 	}, logger)
-
-	// Background work outlives ctx until the server has drained.
-	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopBackground()
-	var wg sync.WaitGroup
-	errs := make(chan error, 7)
-	goBackground := func(name string, f func(context.Context) error) {
-		wg.Go(func() {
-			if err := f(bg); err != nil && bg.Err() == nil {
-				errs <- fmt.Errorf("%s: %w", name, err)
-			}
-		})
-	}
-	watchOpts := watch.Options{Follow: discovery.FollowOptions{Logger: logger}, MeterProvider: tel.MeterProvider}
-	goBackground("watch providers", func(ctx context.Context) error {
-		return watch.Providers(ctx, etcd, watchOpts, known.SetProviders)
-	})
-	goBackground("watch retired", func(ctx context.Context) error {
-		return watch.Retired(ctx, etcd, watchOpts, known.SetRetired)
-	})
-	goBackground("record providers", known.Run)
-	goBackground("watch tuning", func(ctx context.Context) error { return live.Run(ctx, etcd) })
-	goBackground("leader election", elector.Run)
-	goBackground("poll", func(ctx context.Context) error { syn.Poll(ctx, elector.IsLeader); return nil })
-	goBackground("register", func(ctx context.Context) error {
-		// A replica the dashboard finds must know its providers.
-		select {
-		case <-known.Confirmed():
-		case <-ctx.Done():
-			return nil
-		}
-		if err := registrar.Run(ctx); err != nil {
-			// The lease expires by itself; not worth a failed exit.
-			logger.Warn("deregister", "err", err)
-		}
-		return nil
-	})
-
-	logger.Info("serving", "addr", ln.Addr().String())
-	serveErr := server.Serve(ctx, ln, cfg.ShutdownTimeout)
-	stopBackground()
-	wg.Wait()
-	close(errs)
-	all := []error{serveErr}
-	for err := range errs {
-		all = append(all, err)
-	}
-	return errors.Join(all...)
+	return &app{server: server, syncer: syn, known: known, live: live, elector: elector, registrar: registrar}, nil
 }

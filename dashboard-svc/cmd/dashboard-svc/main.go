@@ -10,7 +10,10 @@ package main
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
+
+	group "github.com/oklog/run"
 
 	"xii/dashboard-svc/aggregator"
 	"xii/dashboard-svc/dashboard"
@@ -64,18 +67,24 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		}
 	}()
 
+	server := wire(cfg, logger, tel, agg)
+	var g group.Group
+	g.Add(server.Actor(ctx, ln, cfg.ShutdownTimeout))
+	logger.Info("serving", "addr", ln.Addr().String(), "aggregator_replicas", agg.Replicas())
+	return g.Run()
+}
+
+// wire builds the service on its aggregator client.
+func wire(cfg config, logger *slog.Logger, tel *observability.Telemetry, agg *aggregator.Client) *httpserver.Server {
 	var svc dashboard.Service = dashboard.NewService(agg)
 	svc = dashboard.LoggingMiddleware(logger)(svc)
 	endpoints := dashboard.MakeEndpoints(svc).Wrap(observability.EndpointSpan)
 	api := dashboard.NewHTTPHandler(endpoints, dashboard.HTTPOptions{
 		Token: cfg.APIToken, Deadlines: cfg.Deadlines, Logger: logger,
 	})
-	server := httpserver.New(httpserver.Routes{
+	return httpserver.New(httpserver.Routes{
 		API:     tel.HTTPHandler(api),
 		Metrics: tel.MetricsHandler(),
 		Ready:   agg.Ready,
 	}, logger)
-
-	logger.Info("serving", "addr", ln.Addr().String(), "aggregator_replicas", agg.Replicas())
-	return server.Serve(ctx, ln, cfg.ShutdownTimeout)
 }

@@ -6,6 +6,9 @@ package main
 import (
 	"context"
 	"io"
+	"log/slog"
+
+	group "github.com/oklog/run"
 
 	"xii/libs/discovery"
 	"xii/libs/httpserver"
@@ -51,51 +54,57 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	}
 	defer store.Close()
 
+	server := wire(cfg, logger, tel, store)
+	var g group.Group
+	g.Add(server.Actor(ctx, ln, cfg.ShutdownTimeout))
+	if len(cfg.EtcdEndpoints) == 0 {
+		logger.Warn("no etcd endpoints: not registering as a provider")
+	} else {
+		reg, err := newRegistrar(cfg, logger)
+		if err != nil {
+			return err
+		}
+		// Withdrawn only after the server has drained, so the aggregator
+		// can still fetch from us until then.
+		g.Add(httpserver.Background(ctx, "register", func(ctx context.Context) error {
+			if err := reg.Run(ctx); err != nil {
+				// The lease expires by itself; not worth a failed exit.
+				logger.Warn("deregister", "err", err)
+			}
+			return nil
+		}))
+	}
+	logger.Info("serving", "addr", ln.Addr().String())
+	return g.Run()
+}
+
+// wire builds the service on its store.
+func wire(cfg config, logger *slog.Logger, tel *observability.Telemetry, store *postgres.Store) *httpserver.Server {
 	var svc survey.Service = survey.NewService(store)
 	svc = survey.LoggingMiddleware(logger)(svc)
 	endpoints := survey.MakeEndpoints(svc).Wrap(observability.EndpointSpan)
 	api := survey.NewHTTPHandler(endpoints, survey.HTTPOptions{
 		MaxBodyBytes: cfg.MaxBodyBytes, ExportToken: cfg.ExportToken, Logger: logger,
 	})
-	server := httpserver.New(httpserver.Routes{
+	return httpserver.New(httpserver.Routes{
 		API:     tel.HTTPHandler(api),
 		Metrics: tel.MetricsHandler(),
 		Ready:   store.Ping,
 	}, logger)
+}
 
-	// The registration outlives ctx: it is withdrawn only after the server
-	// has drained, so the aggregator can still fetch from us until then.
-	regCtx, deregister := context.WithCancel(context.WithoutCancel(ctx))
-	defer deregister()
-	regDone := make(chan error, 1)
-	if len(cfg.EtcdEndpoints) == 0 {
-		logger.Warn("no etcd endpoints: not registering as a provider")
-		regDone <- nil
-	} else {
-		desc, err := discovery.Descriptor{URL: cfg.AdvertiseURL, Dialect: discovery.DialectXII}.Encode()
-		if err != nil {
-			return err
-		}
-		reg, err := discovery.NewRegistrar(discovery.RegistrarConfig{
-			Endpoints: cfg.EtcdEndpoints,
-			Prefix:    discovery.ProvidersPrefix,
-			Name:      cfg.Name,
-			Value:     desc,
-			TTL:       cfg.RegisterTTL,
-			Logger:    logger,
-		})
-		if err != nil {
-			return err
-		}
-		go func() { regDone <- reg.Run(regCtx) }()
+// newRegistrar returns the registrar of this instance's provider key.
+func newRegistrar(cfg config, logger *slog.Logger) (*discovery.Registrar, error) {
+	desc, err := discovery.Descriptor{URL: cfg.AdvertiseURL, Dialect: discovery.DialectXII}.Encode()
+	if err != nil {
+		return nil, err
 	}
-
-	logger.Info("serving", "addr", ln.Addr().String())
-	serveErr := server.Serve(ctx, ln, cfg.ShutdownTimeout)
-	deregister()
-	if err := <-regDone; err != nil {
-		// The lease expires by itself; not worth a failed exit.
-		logger.Warn("deregister", "err", err)
-	}
-	return serveErr
+	return discovery.NewRegistrar(discovery.RegistrarConfig{
+		Endpoints: cfg.EtcdEndpoints,
+		Prefix:    discovery.ProvidersPrefix,
+		Name:      cfg.Name,
+		Value:     desc,
+		TTL:       cfg.RegisterTTL,
+		Logger:    logger,
+	})
 }

@@ -1,0 +1,30 @@
+package aggregate
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+type reportSyncer SyncReport
+
+func (r reportSyncer) Sync(context.Context) SyncReport { return SyncReport(r) }
+
+type emptyReader struct{ Reader }
+
+func (emptyReader) Query(context.Context, Query) (ResultPage, error) { return ResultPage{}, nil }
+
+func TestLoggingMiddlewareNamesUnsyncedProviders(t *testing.T) {
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	rep := SyncReport{Providers: map[string]ProviderSync{"blue": {Status: StatusOK}, "red": {Status: StatusTimeout}}}
+	svc := LoggingMiddleware(logger)(NewService(reportSyncer(rep), emptyReader{}))
+	if _, err := svc.Query(t.Context(), Query{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := buf.String(); !strings.Contains(got, "level=WARN") || !strings.Contains(got, "unsynced_providers=[red]") || !strings.Contains(got, "op=query") {
+		t.Errorf("log %q: want a warning naming red", got)
+	}
+}
