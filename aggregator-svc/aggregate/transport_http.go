@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
 	kithttp "github.com/go-kit/kit/transport/http"
@@ -14,15 +13,11 @@ import (
 	"xii/libs/deadline"
 	"xii/libs/httpjson"
 	"xii/libs/xiiapi"
+	"xii/libs/xiiapi/xiihttp"
 )
 
 // SyncCompleteHeader carries SyncReport.Complete on every sync-backed answer.
 const SyncCompleteHeader = xiiapi.SyncCompleteHeader
-
-var (
-	errNotFound         = errors.New("no such route")
-	errMethodNotAllowed = errors.New("method not allowed")
-)
 
 // Request-timeout bounds: the deadline a caller may ask for, and the one it
 // gets when it asks for none.
@@ -36,16 +31,11 @@ const (
 
 var timeouts = xiiapi.Timeouts{Min: MinTimeout, Default: DefaultTimeout, Max: MaxTimeout}
 
-// Route is one route of the API.
-type Route struct {
-	Method, Path string
-}
-
-// Routes are the routes NewHTTPHandler serves, in its order.
-var Routes = []Route{
-	{"GET", xiiapi.ResponsesPath},
-	{"GET", xiiapi.StatsPath},
-	{"POST", xiiapi.SyncPath},
+// Routes are the routes NewHTTPHandler serves.
+var Routes = []xiihttp.Route{
+	{Method: "GET", Path: xiiapi.ResponsesPath},
+	{Method: "GET", Path: xiiapi.StatsPath},
+	{Method: "POST", Path: xiiapi.SyncPath},
 }
 
 // NewHTTPHandler returns the aggregator's API for the dashboard:
@@ -60,33 +50,19 @@ var Routes = []Route{
 func NewHTTPHandler(e Endpoints, logger *slog.Logger) http.Handler {
 	encodeError := httpjson.ErrorWriter(logger, statusOf)
 	opts := []kithttp.ServerOption{kithttp.ServerErrorEncoder(encodeError)}
-	handlers := []http.Handler{
-		kithttp.NewServer(deadline.Endpoint(e.Query), decodeQuery, encodeQuery(encodeError), opts...),
-		kithttp.NewServer(deadline.Endpoint(e.Stats), decodeStats, encodeStats(encodeError), opts...),
-		kithttp.NewServer(deadline.Endpoint(e.Sync), decodeSync, encodeSync, opts...),
+	handlers := map[string]http.Handler{
+		xiiapi.ResponsesPath: kithttp.NewServer(deadline.Endpoint(e.Query), decodeQuery, encodeQuery(encodeError), opts...),
+		xiiapi.StatsPath:     kithttp.NewServer(deadline.Endpoint(e.Stats), decodeStats, encodeStats(encodeError), opts...),
+		xiiapi.SyncPath:      kithttp.NewServer(deadline.Endpoint(e.Sync), decodeSync, encodeSync, opts...),
 	}
-	mux := http.NewServeMux()
-	for i, rt := range Routes {
-		mux.Handle(rt.Method+" "+rt.Path, handlers[i])
-		// A method-less pattern is less specific, so it only catches the
-		// wrong methods on a known path.
-		mux.HandleFunc(rt.Path, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Allow", rt.Method)
-			encodeError(r.Context(), errMethodNotAllowed, w)
-		})
-	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { encodeError(r.Context(), errNotFound, w) })
-	return mux
+	return xiihttp.NewMux(Routes, func(rt xiihttp.Route) http.Handler { return handlers[rt.Path] },
+		func(w http.ResponseWriter, r *http.Request, err error) { encodeError(r.Context(), err, w) })
 }
 
 // decodeRequest parses r's query once, strictly, with the deadline it asks
 // for; read turns the parameters into the endpoint's request.
 func decodeRequest(r *http.Request, known []string, read func(url.Values) (any, error)) (any, error) {
-	v, err := xiiapi.ParseValues(r.URL.RawQuery, known)
-	if err != nil {
-		return nil, err
-	}
-	timeout, err := timeouts.Parse(v, r.Header.Get(xiiapi.RequestTimeoutHeader))
+	v, timeout, err := xiihttp.ReadQuery(r, known, timeouts)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +115,7 @@ func encodeQuery(encodeError kithttp.ErrorEncoder) kithttp.EncodeResponseFunc {
 		if next := resp.Result.Page.Next; next != nil {
 			body.NextCursor = next.String()
 		}
-		return writeSynced(w, resp.Result.Sync, body)
+		return xiihttp.WriteSynced(w, resp.Result.Sync, body)
 	}
 }
 
@@ -154,33 +130,22 @@ func encodeStats(encodeError kithttp.ErrorEncoder) kithttp.EncodeResponseFunc {
 		if body.Groups == nil {
 			body.Groups = []Group{}
 		}
-		return writeSynced(w, resp.Result.Sync, body)
+		return xiihttp.WriteSynced(w, resp.Result.Sync, body)
 	}
 }
 
 func encodeSync(_ context.Context, w http.ResponseWriter, response any) error {
 	rep := response.(SyncResponse).Report
-	return writeSynced(w, rep, xiiapi.SyncBody{Sync: &rep})
-}
-
-func writeSynced(w http.ResponseWriter, rep SyncReport, body any) error {
-	w.Header().Set(SyncCompleteHeader, strconv.FormatBool(rep.Complete))
-	return httpjson.Write(w, http.StatusOK, body)
+	return xiihttp.WriteSynced(w, rep, xiiapi.SyncBody{Sync: &rep})
 }
 
 // statusOf is the one table from errors to HTTP status and error code.
 func statusOf(err error) (int, string) {
-	switch {
-	case errors.Is(err, ErrInvalid):
-		return http.StatusBadRequest, xiiapi.CodeInvalidRequest
-	case errors.Is(err, errNotFound):
-		return http.StatusNotFound, xiiapi.CodeNotFound
-	case errors.Is(err, errMethodNotAllowed):
-		return http.StatusMethodNotAllowed, xiiapi.CodeMethodNotAllowed
-	case errors.Is(err, context.DeadlineExceeded):
+	if status, code, ok := xiihttp.StatusOf(err); ok {
+		return status, code
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
 		return http.StatusGatewayTimeout, xiiapi.CodeTimeout
-	case errors.Is(err, context.Canceled):
-		return 499, xiiapi.CodeCanceled // the client went away; nobody reads this
 	}
 	return http.StatusInternalServerError, xiiapi.CodeInternal
 }

@@ -5,15 +5,13 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/url"
-	"strconv"
-	"time"
 
 	kithttp "github.com/go-kit/kit/transport/http"
 
 	"xii/libs/deadline"
 	"xii/libs/httpjson"
 	"xii/libs/xiiapi"
+	"xii/libs/xiiapi/xiihttp"
 )
 
 // SyncCompleteHeader carries SyncReport.Complete on every answer of the
@@ -47,12 +45,6 @@ type (
 	}
 )
 
-// Transport errors, mapped with the domain errors in statusOf.
-var (
-	errNotFound         = errors.New("no such route")
-	errMethodNotAllowed = errors.New("method not allowed")
-)
-
 // NewHTTPHandler returns the routes of the public API, on an
 // *http.ServeMux so that telemetry can name spans after its patterns:
 //
@@ -69,36 +61,22 @@ func NewHTTPHandler(e Endpoints, opts HTTPOptions) *http.ServeMux {
 	encodeError := errorEncoder(opts.Logger)
 	serverOpts := []kithttp.ServerOption{kithttp.ServerErrorEncoder(encodeError)}
 	dec := decoders{timeouts: opts.Deadlines.timeouts()}
-	handlers := []http.Handler{
-		kithttp.NewServer(deadline.Endpoint(e.Responses), dec.responses(responsesParams), encodeResponses(encodeError), serverOpts...),
-		kithttp.NewServer(deadline.Endpoint(e.Stats), dec.stats, encodeStats(encodeError), serverOpts...),
-		kithttp.NewServer(deadline.Endpoint(e.Responses), dec.responses(reporterParams), encodeReporter(encodeError), serverOpts...),
+	handlers := map[string]http.Handler{
+		"/api/v1/responses": kithttp.NewServer(deadline.Endpoint(e.Responses), dec.responses(responsesParams), encodeResponses(encodeError), serverOpts...),
+		"/api/v1/stats":     kithttp.NewServer(deadline.Endpoint(e.Stats), dec.stats, encodeStats(encodeError), serverOpts...),
+		"/api/v1/reporter":  kithttp.NewServer(deadline.Endpoint(e.Responses), dec.responses(reporterParams), encodeReporter(encodeError), serverOpts...),
 	}
 	fail := func(w http.ResponseWriter, r *http.Request, err error) { encodeError(r.Context(), err, w) }
-	mux := http.NewServeMux()
-	for i, rt := range Routes {
-		mux.Handle(rt.Method+" "+rt.Path, requireToken(opts.Token, fail, handlers[i]))
-		// A method-less pattern is less specific, so it only catches the
-		// wrong methods on a known path.
-		mux.HandleFunc(rt.Path, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Allow", "GET, HEAD")
-			fail(w, r, errMethodNotAllowed)
-		})
-	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { fail(w, r, errNotFound) })
-	return mux
+	return xiihttp.NewMux(Routes, func(rt xiihttp.Route) http.Handler {
+		return requireToken(opts.Token, fail, handlers[rt.Path])
+	}, fail)
 }
 
-// Route is one route of the public API.
-type Route struct {
-	Method, Path string
-}
-
-// Routes are the routes NewHTTPHandler serves, in its order.
-var Routes = []Route{
-	{"GET", "/api/v1/responses"},
-	{"GET", "/api/v1/stats"},
-	{"GET", "/api/v1/reporter"},
+// Routes are the routes NewHTTPHandler serves.
+var Routes = []xiihttp.Route{
+	{Method: "GET", Path: "/api/v1/responses"},
+	{Method: "GET", Path: "/api/v1/stats"},
+	{Method: "GET", Path: "/api/v1/reporter"},
 }
 
 // Param sets: which query parameters each route accepts.
@@ -115,19 +93,9 @@ type decoders struct {
 	timeouts xiiapi.Timeouts
 }
 
-// values checks the query's parameter names and reads its deadline.
-func (d decoders) values(r *http.Request, known []string) (url.Values, time.Duration, error) {
-	v, err := xiiapi.ParseValues(r.URL.RawQuery, known)
-	if err != nil {
-		return nil, 0, err
-	}
-	timeout, err := d.timeouts.Parse(v, r.Header.Get(RequestTimeoutHeader))
-	return v, timeout, err
-}
-
 func (d decoders) responses(known []string) kithttp.DecodeRequestFunc {
 	return func(_ context.Context, r *http.Request) (any, error) {
-		v, timeout, err := d.values(r, known)
+		v, timeout, err := xiihttp.ReadQuery(r, known, d.timeouts)
 		if err != nil {
 			return nil, err
 		}
@@ -140,7 +108,7 @@ func (d decoders) responses(known []string) kithttp.DecodeRequestFunc {
 }
 
 func (d decoders) stats(_ context.Context, r *http.Request) (any, error) {
-	v, timeout, err := d.values(r, statsParams)
+	v, timeout, err := xiihttp.ReadQuery(r, statsParams, d.timeouts)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +127,7 @@ func encodeResponses(encodeError kithttp.ErrorEncoder) kithttp.EncodeResponseFun
 			return nil
 		}
 		p := resp.Page
-		return writeSynced(w, p.Sync, ResponsesBody{Data: orEmpty(p.Responses), NextCursor: p.NextCursor, Sync: reportOrEmpty(p.Sync)})
+		return xiihttp.WriteSynced(w, p.Sync, ResponsesBody{Data: orEmpty(p.Responses), NextCursor: p.NextCursor, Sync: reportOrEmpty(p.Sync)})
 	}
 }
 
@@ -172,7 +140,7 @@ func encodeReporter(encodeError kithttp.ErrorEncoder) kithttp.EncodeResponseFunc
 			encodeError(ctx, resp.Err, w)
 			return nil
 		}
-		return writeSynced(w, resp.Page.Sync, orEmpty(resp.Page.Responses))
+		return xiihttp.WriteSynced(w, resp.Page.Sync, orEmpty(resp.Page.Responses))
 	}
 }
 
@@ -184,14 +152,8 @@ func encodeStats(encodeError kithttp.ErrorEncoder) kithttp.EncodeResponseFunc {
 			return nil
 		}
 		st := resp.Stats
-		return writeSynced(w, st.Sync, StatsBody{Groups: orEmpty(st.Groups), Total: st.Total, Sync: reportOrEmpty(st.Sync)})
+		return xiihttp.WriteSynced(w, st.Sync, StatsBody{Groups: orEmpty(st.Groups), Total: st.Total, Sync: reportOrEmpty(st.Sync)})
 	}
-}
-
-// writeSynced writes body with the sync's completeness in the header.
-func writeSynced(w http.ResponseWriter, rep SyncReport, body any) error {
-	w.Header().Set(SyncCompleteHeader, strconv.FormatBool(rep.Complete))
-	return httpjson.Write(w, http.StatusOK, body)
 }
 
 // orEmpty keeps answers free of JSON nulls where lists are expected.
@@ -214,23 +176,18 @@ func reportOrEmpty(r SyncReport) SyncReport {
 // for server-side failures, the message the client sees instead of the
 // error's own.
 func statusOf(err error) (status int, code, public string) {
+	if status, code, ok := xiihttp.StatusOf(err); ok {
+		return status, code, ""
+	}
 	switch {
-	case errors.Is(err, ErrInvalid):
-		return http.StatusBadRequest, xiiapi.CodeInvalidRequest, ""
 	case errors.Is(err, errUnauthorized):
 		return http.StatusUnauthorized, xiiapi.CodeUnauthorized, ""
-	case errors.Is(err, errNotFound):
-		return http.StatusNotFound, xiiapi.CodeNotFound, ""
-	case errors.Is(err, errMethodNotAllowed):
-		return http.StatusMethodNotAllowed, xiiapi.CodeMethodNotAllowed, ""
 	case errors.Is(err, ErrUnavailable):
 		return http.StatusServiceUnavailable, xiiapi.CodeAggregatorUnavailable, "aggregator unavailable: no replica is known or reachable; retry shortly"
 	case errors.Is(err, ErrBadGateway):
 		return http.StatusBadGateway, xiiapi.CodeBadGateway, ErrBadGateway.Error()
 	case errors.Is(err, ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout, xiiapi.CodeTimeout, "no answer from the aggregator within the request's deadline; a longer timeout may help"
-	case errors.Is(err, context.Canceled):
-		return 499, xiiapi.CodeCanceled, "request canceled" // the client went away; nobody reads this
 	}
 	return http.StatusInternalServerError, xiiapi.CodeInternal, http.StatusText(http.StatusInternalServerError)
 }
