@@ -102,36 +102,21 @@ func ParseQuery(v url.Values) (Query, error) {
 }
 
 func encodeQuery(encodeError kithttp.ErrorEncoder) kithttp.EncodeResponseFunc {
-	return func(ctx context.Context, w http.ResponseWriter, response any) error {
-		resp := response.(QueryResponse)
-		if resp.Err != nil {
-			encodeError(ctx, resp.Err, w)
-			return nil
+	return xiihttp.EncodeSynced(encodeError, func(resp QueryResponse) (SyncReport, any) {
+		r := resp.Result
+		body := xiiapi.ResponsesBody{Data: xiihttp.OrEmpty(r.Page.Responses), Sync: &r.Sync}
+		if r.Page.Next != nil {
+			body.NextCursor = r.Page.Next.String()
 		}
-		body := xiiapi.ResponsesBody{Data: resp.Result.Page.Responses, Sync: &resp.Result.Sync}
-		if body.Data == nil {
-			body.Data = []Response{}
-		}
-		if next := resp.Result.Page.Next; next != nil {
-			body.NextCursor = next.String()
-		}
-		return xiihttp.WriteSynced(w, resp.Result.Sync, body)
-	}
+		return r.Sync, body
+	})
 }
 
 func encodeStats(encodeError kithttp.ErrorEncoder) kithttp.EncodeResponseFunc {
-	return func(ctx context.Context, w http.ResponseWriter, response any) error {
-		resp := response.(StatsResponse)
-		if resp.Err != nil {
-			encodeError(ctx, resp.Err, w)
-			return nil
-		}
-		body := xiiapi.StatsBody{Groups: resp.Result.Stats.Groups, Total: resp.Result.Stats.Total, Sync: &resp.Result.Sync}
-		if body.Groups == nil {
-			body.Groups = []Group{}
-		}
-		return xiihttp.WriteSynced(w, resp.Result.Sync, body)
-	}
+	return xiihttp.EncodeSynced(encodeError, func(resp StatsResponse) (SyncReport, any) {
+		r := resp.Result
+		return r.Sync, xiiapi.StatsBody{Groups: xiihttp.OrEmpty(r.Stats.Groups), Total: r.Stats.Total, Sync: &r.Sync}
+	})
 }
 
 func encodeSync(_ context.Context, w http.ResponseWriter, response any) error {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"xii/dashboard-svc/dashboard"
+	"xii/libs/xiiapi"
 )
 
 // newDashboard serves the public API over c, as cmd wires it but without
@@ -49,7 +50,7 @@ func TestChain(t *testing.T) {
 	waitReplicas(t, c, 1)
 	srv := newDashboard(t, c)
 	incomplete := func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, 200, "false", dashboard.ResponsesBody{Data: []dashboard.Response{}, Sync: dashboard.SyncReport{
+		writeJSON(w, 200, "false", xiiapi.ResponsesBody{Data: []dashboard.Response{}, Sync: &dashboard.SyncReport{
 			Providers: map[string]dashboard.ProviderSync{"red": {Status: dashboard.StatusTimeout, Error: "no answer"}},
 		}})
 	}

@@ -143,12 +143,12 @@ func (f *fakeAggregator) last(t *testing.T) seen {
 }
 
 func (f *fakeAggregator) answerPage(w http.ResponseWriter, r *http.Request) {
-	body := dashboard.ResponsesBody{
+	body := xiiapi.ResponsesBody{
 		Data: []dashboard.Response{{Provider: "blue", ProviderID: "1", Text: "from " + f.name}},
-		Sync: dashboard.SyncReport{Complete: true, Providers: map[string]dashboard.ProviderSync{"blue": {Status: dashboard.StatusOK}}},
+		Sync: &dashboard.SyncReport{Complete: true, Providers: map[string]dashboard.ProviderSync{"blue": {Status: dashboard.StatusOK}}},
 	}
 	if r.URL.Path == xiiapi.StatsPath {
-		writeJSON(w, http.StatusOK, "true", dashboard.StatsBody{Total: 1, Sync: body.Sync})
+		writeJSON(w, http.StatusOK, "true", xiiapi.StatsBody{Total: 1, Sync: body.Sync})
 		return
 	}
 	writeJSON(w, http.StatusOK, "true", body)

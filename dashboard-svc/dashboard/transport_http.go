@@ -29,22 +29,6 @@ type HTTPOptions struct {
 	Logger *slog.Logger
 }
 
-// Wire formats of the answers.
-type (
-	// ResponsesBody is the answer of GET /api/v1/responses.
-	ResponsesBody struct {
-		Data       []Response `json:"data"`
-		NextCursor string     `json:"next_cursor"`
-		Sync       SyncReport `json:"sync"`
-	}
-	// StatsBody is the answer of GET /api/v1/stats.
-	StatsBody struct {
-		Groups []Group    `json:"groups"`
-		Total  int64      `json:"total"`
-		Sync   SyncReport `json:"sync"`
-	}
-)
-
 // NewHTTPHandler returns the routes of the public API, on an
 // *http.ServeMux so that telemetry can name spans after its patterns:
 //
@@ -120,48 +104,25 @@ func (d decoders) stats(_ context.Context, r *http.Request) (any, error) {
 }
 
 func encodeResponses(encodeError kithttp.ErrorEncoder) kithttp.EncodeResponseFunc {
-	return func(ctx context.Context, w http.ResponseWriter, response any) error {
-		resp := response.(ResponsesResponse)
-		if resp.Err != nil {
-			encodeError(ctx, resp.Err, w)
-			return nil
-		}
-		p := resp.Page
-		return xiihttp.WriteSynced(w, p.Sync, ResponsesBody{Data: orEmpty(p.Responses), NextCursor: p.NextCursor, Sync: reportOrEmpty(p.Sync)})
-	}
+	return xiihttp.EncodeSynced(encodeError, func(resp ResponsesResponse) (SyncReport, any) {
+		p, rep := resp.Page, reportOrEmpty(resp.Page.Sync)
+		return p.Sync, xiiapi.ResponsesBody{Data: xiihttp.OrEmpty(p.Responses), NextCursor: p.NextCursor, Sync: &rep}
+	})
 }
 
 // encodeReporter writes a page as the plain JSON array the first
 // prototype answered; the sync's completeness is only in the header.
 func encodeReporter(encodeError kithttp.ErrorEncoder) kithttp.EncodeResponseFunc {
-	return func(ctx context.Context, w http.ResponseWriter, response any) error {
-		resp := response.(ResponsesResponse)
-		if resp.Err != nil {
-			encodeError(ctx, resp.Err, w)
-			return nil
-		}
-		return xiihttp.WriteSynced(w, resp.Page.Sync, orEmpty(resp.Page.Responses))
-	}
+	return xiihttp.EncodeSynced(encodeError, func(resp ResponsesResponse) (SyncReport, any) {
+		return resp.Page.Sync, xiihttp.OrEmpty(resp.Page.Responses)
+	})
 }
 
 func encodeStats(encodeError kithttp.ErrorEncoder) kithttp.EncodeResponseFunc {
-	return func(ctx context.Context, w http.ResponseWriter, response any) error {
-		resp := response.(StatsResponse)
-		if resp.Err != nil {
-			encodeError(ctx, resp.Err, w)
-			return nil
-		}
-		st := resp.Stats
-		return xiihttp.WriteSynced(w, st.Sync, StatsBody{Groups: orEmpty(st.Groups), Total: st.Total, Sync: reportOrEmpty(st.Sync)})
-	}
-}
-
-// orEmpty keeps answers free of JSON nulls where lists are expected.
-func orEmpty[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
+	return xiihttp.EncodeSynced(encodeError, func(resp StatsResponse) (SyncReport, any) {
+		st, rep := resp.Stats, reportOrEmpty(resp.Stats.Sync)
+		return st.Sync, xiiapi.StatsBody{Groups: xiihttp.OrEmpty(st.Groups), Total: st.Total, Sync: &rep}
+	})
 }
 
 // reportOrEmpty keeps the providers an object, never null.

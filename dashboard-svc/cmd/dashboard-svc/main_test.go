@@ -17,6 +17,7 @@ import (
 	"xii/dashboard-svc/aggregator"
 	"xii/dashboard-svc/dashboard"
 	"xii/libs/etcdtest"
+	"xii/libs/xiiapi"
 )
 
 // shared is one etcd for the package's tests.
@@ -99,9 +100,9 @@ func fakeAggregator(t *testing.T) (*httptest.Server, <-chan string) {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set(dashboard.SyncCompleteHeader, "true")
-		_ = json.NewEncoder(w).Encode(dashboard.ResponsesBody{
+		_ = json.NewEncoder(w).Encode(xiiapi.ResponsesBody{
 			Data: []dashboard.Response{{Provider: "blue", ProviderID: "1", Text: "request: 01 to blue survey", Device: "x", Location: "y"}},
-			Sync: dashboard.SyncReport{Complete: true, Providers: map[string]dashboard.ProviderSync{"blue": {Status: dashboard.StatusOK}}},
+			Sync: &dashboard.SyncReport{Complete: true, Providers: map[string]dashboard.ProviderSync{"blue": {Status: dashboard.StatusOK}}},
 		})
 	}))
 	t.Cleanup(srv.Close)

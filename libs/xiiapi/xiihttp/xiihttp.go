@@ -13,6 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-kit/kit/endpoint"
+	kithttp "github.com/go-kit/kit/transport/http"
+
 	"xii/libs/httpjson"
 	"xii/libs/xiiapi"
 )
@@ -93,4 +96,27 @@ func StatusOf(err error) (status int, code string, ok bool) {
 		return 499, xiiapi.CodeCanceled, true // the client went away; nobody reads this
 	}
 	return 0, "", false
+}
+
+// EncodeSynced returns the go-kit encoder of an endpoint's responses of
+// type R: a business error (Failed) goes to encodeError, a result is
+// written by WriteSynced with the report and body answer gives for it.
+func EncodeSynced[R endpoint.Failer](encodeError kithttp.ErrorEncoder, answer func(R) (xiiapi.SyncReport, any)) kithttp.EncodeResponseFunc {
+	return func(ctx context.Context, w http.ResponseWriter, response any) error {
+		resp := response.(R)
+		if err := resp.Failed(); err != nil {
+			encodeError(ctx, err, w)
+			return nil
+		}
+		rep, body := answer(resp)
+		return WriteSynced(w, rep, body)
+	}
+}
+
+// OrEmpty keeps answers free of JSON nulls where lists are expected.
+func OrEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }

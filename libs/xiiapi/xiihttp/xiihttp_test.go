@@ -10,7 +10,10 @@ import (
 func TestNewMux(t *testing.T) {
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	var failed error
-	fail := func(w http.ResponseWriter, r *http.Request, err error) { failed = err; w.WriteHeader(http.StatusTeapot) }
+	fail := func(w http.ResponseWriter, r *http.Request, err error) {
+		failed = err
+		w.WriteHeader(http.StatusTeapot)
+	}
 	mux := NewMux([]Route{{"GET", "/a"}, {"POST", "/b"}}, func(Route) http.Handler { return ok }, fail)
 	for _, tt := range []struct {
 		method, path string
