@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"xii/libs/xiiapi"
 )
 
 type reportSyncer SyncReport
@@ -19,7 +21,7 @@ func (emptyReader) Query(context.Context, Query) (ResultPage, error) { return Re
 func TestLoggingMiddlewareNamesUnsyncedProviders(t *testing.T) {
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	rep := SyncReport{Providers: map[string]ProviderSync{"blue": {Status: StatusOK}, "red": {Status: StatusTimeout}}}
+	rep := SyncReport{Providers: map[string]ProviderSync{"blue": {Status: xiiapi.StatusOK}, "red": {Status: xiiapi.StatusTimeout}}}
 	svc := LoggingMiddleware(logger)(NewService(reportSyncer(rep), emptyReader{}))
 	if _, err := svc.Query(t.Context(), Query{}); err != nil {
 		t.Fatal(err)

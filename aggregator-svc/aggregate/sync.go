@@ -13,16 +13,6 @@ type (
 	SyncReport   = xiiapi.SyncReport
 )
 
-// Sync statuses.
-const (
-	StatusOK            = xiiapi.StatusOK
-	StatusTimeout       = xiiapi.StatusTimeout
-	StatusError         = xiiapi.StatusError
-	StatusUnavailable   = xiiapi.StatusUnavailable
-	StatusCircuitOpen   = xiiapi.StatusCircuitOpen
-	StatusMisconfigured = xiiapi.StatusMisconfigured
-)
-
 // Syncer brings the aggregate up to date with every provider.
 type Syncer interface {
 	// Sync returns once every provider is synced by a round that started

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"time"
 
 	kithttp "github.com/go-kit/kit/transport/http"
 
@@ -19,17 +18,8 @@ import (
 // SyncCompleteHeader carries SyncReport.Complete on every sync-backed answer.
 const SyncCompleteHeader = xiiapi.SyncCompleteHeader
 
-// Request-timeout bounds: the deadline a caller may ask for, and the one it
-// gets when it asks for none.
-const (
-	DefaultTimeout = 2 * time.Second
-	MaxTimeout     = 30 * time.Second
-	// MinTimeout leaves a read of the aggregate a chance: below it an
-	// answer could only ever be a timeout.
-	MinTimeout = 10 * time.Millisecond
-)
-
-var timeouts = xiiapi.Timeouts{Min: MinTimeout, Default: DefaultTimeout, Max: MaxTimeout}
+// timeouts bound a request's deadline, as the contract has them.
+var timeouts = xiiapi.AggregatorTimeouts
 
 // Routes are the routes NewHTTPHandler serves.
 var Routes = []xiihttp.Route{
@@ -45,7 +35,7 @@ var Routes = []xiihttp.Route{
 //	POST /api/v1/sync       sync only
 //
 // Every route takes a deadline (timeout parameter or Request-Timeout
-// header, default DefaultTimeout, at most MaxTimeout). Each request is
+// header; xiiapi.AggregatorTimeouts). Each request is
 // decoded once, deadline included; the endpoint runs under that deadline.
 func NewHTTPHandler(e Endpoints, logger *slog.Logger) http.Handler {
 	encodeError := httpjson.ErrorWriter(logger, statusOf)

@@ -24,9 +24,9 @@ func (f *fakeSyncer) Sync(ctx context.Context) SyncReport {
 	if d, ok := ctx.Deadline(); ok {
 		f.deadline = time.Until(d)
 	}
-	st := ProviderSync{Status: StatusOK}
+	st := ProviderSync{Status: xiiapi.StatusOK}
 	if !f.complete {
-		st = ProviderSync{Status: StatusTimeout, Error: "not synced within the deadline"}
+		st = ProviderSync{Status: xiiapi.StatusTimeout, Error: "not synced within the deadline"}
 	}
 	return SyncReport{Complete: f.complete, Providers: map[string]ProviderSync{"blue": st}}
 }
@@ -91,15 +91,15 @@ func TestQueryRoute(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &got); err != nil {
 		t.Fatal(err)
 	}
-	if len(got.Data) != 1 || got.NextCursor == "" || got.Sync == nil || !got.Sync.Complete || got.Sync.Providers["blue"].Status != StatusOK {
+	if len(got.Data) != 1 || got.NextCursor == "" || got.Sync == nil || !got.Sync.Complete || got.Sync.Providers["blue"].Status != xiiapi.StatusOK {
 		t.Fatalf("body %s", body)
 	}
 	f := reader.query.Filter
 	if f.Device != "iOS" || f.Location != "Germany" || !f.Since.Equal(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) || reader.query.Limit != 1 {
 		t.Fatalf("reader got %+v", reader.query)
 	}
-	if syncer.deadline <= 0 || syncer.deadline > DefaultTimeout {
-		t.Fatalf("sync deadline %v, want within the default %v", syncer.deadline, DefaultTimeout)
+	if syncer.deadline <= 0 || syncer.deadline > xiiapi.AggregatorDefaultTimeout {
+		t.Fatalf("sync deadline %v, want within the default %v", syncer.deadline, xiiapi.AggregatorDefaultTimeout)
 	}
 
 	// The cursor resumes after the page's last row.

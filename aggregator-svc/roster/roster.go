@@ -34,6 +34,8 @@ import (
 	"sync"
 	"time"
 
+	"xii/libs/xiiapi"
+
 	"xii/aggregator-svc/aggregate"
 	"xii/aggregator-svc/syncer"
 	"xii/aggregator-svc/watch"
@@ -235,7 +237,7 @@ func (r *Roster) applyLocked() {
 			continue
 		}
 		status, reason := r.stateLocked(name)
-		if status == aggregate.StatusOK {
+		if status == xiiapi.StatusOK {
 			set.Sources = append(set.Sources, r.built[name].src)
 			continue
 		}
@@ -261,19 +263,19 @@ func (r *Roster) stateLocked(name string) (aggregate.SyncStatus, string) {
 	p, configured := r.providers[name]
 	switch {
 	case !configured && !r.providersRead:
-		return aggregate.StatusUnavailable, reasonUnconfirmed
+		return xiiapi.StatusUnavailable, reasonUnconfirmed
 	case !configured:
-		return aggregate.StatusUnavailable, reasonUnregistered
+		return xiiapi.StatusUnavailable, reasonUnregistered
 	case p.Problem != "":
-		return aggregate.StatusMisconfigured, p.Problem
+		return xiiapi.StatusMisconfigured, p.Problem
 	}
 	if b := r.buildLocked(name, p); b.err != nil {
-		return aggregate.StatusMisconfigured, b.err.Error()
+		return xiiapi.StatusMisconfigured, b.err.Error()
 	}
 	if !r.recordedLocked(name) {
-		return aggregate.StatusUnavailable, reasonUnrecorded
+		return xiiapi.StatusUnavailable, reasonUnrecorded
 	}
-	return aggregate.StatusOK, ""
+	return xiiapi.StatusOK, ""
 }
 
 // recordedLocked reports whether the store's record covers name, so that

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"xii/libs/xiiapi"
+
 	"github.com/go-kit/kit/circuitbreaker"
 	"github.com/go-kit/kit/endpoint"
 	"github.com/sony/gobreaker"
@@ -56,7 +58,7 @@ func (p *providerSync) run(ctx context.Context, r roundStart) (res roundResult) 
 		if res.err != nil {
 			span.RecordError(res.err)
 			span.SetStatus(codes.Error, string(status)+": "+res.err.Error())
-			if status != aggregate.StatusTimeout {
+			if status != xiiapi.StatusTimeout {
 				p.s.opts.Logger.WarnContext(ctx, "sync round failed", "provider", p.src.Name, "status", status, "err", res.err)
 			}
 		}

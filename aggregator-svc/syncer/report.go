@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"xii/libs/xiiapi"
+
 	"github.com/sony/gobreaker"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -21,7 +23,7 @@ func (p *providerSync) report(res roundResult) aggregate.ProviderSync {
 	syncedAt, cursor := p.syncedAt, p.cursor
 	p.mu.Unlock()
 	rep := aggregate.ProviderSync{Status: status, Rows: res.rows, Pages: res.pages, Cursor: cursor, SyncedAt: syncedAt}
-	if status != aggregate.StatusOK {
+	if status != xiiapi.StatusOK {
 		rep.Error = reason(res.err)
 		if !syncedAt.IsZero() {
 			rep.LagMS = time.Since(syncedAt).Milliseconds()
@@ -44,15 +46,15 @@ func missingReport(m Missing, syncedAt time.Time) aggregate.ProviderSync {
 func classify(err error) aggregate.SyncStatus {
 	switch {
 	case err == nil:
-		return aggregate.StatusOK
+		return xiiapi.StatusOK
 	case errors.Is(err, gobreaker.ErrOpenState), errors.Is(err, gobreaker.ErrTooManyRequests):
-		return aggregate.StatusCircuitOpen
+		return xiiapi.StatusCircuitOpen
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return aggregate.StatusTimeout
+		return xiiapi.StatusTimeout
 	case errors.Is(err, provider.ErrUnavailable), errors.Is(err, provider.ErrRateLimited):
-		return aggregate.StatusUnavailable
+		return xiiapi.StatusUnavailable
 	}
-	return aggregate.StatusError
+	return xiiapi.StatusError
 }
 
 // reason is the short, credential-free text clients see for err; the full

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"xii/aggregator-svc/aggregate"
+	"xii/libs/xiiapi"
 )
 
 // TestSyncCoversTheWholeSet: a Sync is Complete only over a confirmed set
@@ -27,13 +27,13 @@ func TestSyncCoversTheWholeSet(t *testing.T) {
 		t.Fatalf("one healthy provider: %+v", rep)
 	}
 	s.SetProviders(Set{Confirmed: true, Missing: []Missing{
-		{Name: "blue", Status: aggregate.StatusUnavailable, Reason: "not registered"},
-		{Name: "odd", Status: aggregate.StatusMisconfigured, Reason: "unknown dialect"},
+		{Name: "blue", Status: xiiapi.StatusUnavailable, Reason: "not registered"},
+		{Name: "odd", Status: xiiapi.StatusMisconfigured, Reason: "unknown dialect"},
 	}})
 	rep := s.Sync(ctx)
 	blue, odd := rep.Providers["blue"], rep.Providers["odd"]
-	if rep.Complete || blue.Status != aggregate.StatusUnavailable || blue.Error != "not registered" ||
-		odd.Status != aggregate.StatusMisconfigured || odd.Error != "unknown dialect" {
+	if rep.Complete || blue.Status != xiiapi.StatusUnavailable || blue.Error != "not registered" ||
+		odd.Status != xiiapi.StatusMisconfigured || odd.Error != "unknown dialect" {
 		t.Fatalf("missing providers: %+v", rep)
 	}
 	if blue.SyncedAt.IsZero() || !odd.SyncedAt.IsZero() {
@@ -41,7 +41,7 @@ func TestSyncCoversTheWholeSet(t *testing.T) {
 	}
 
 	s.SetProviders(Set{Sources: []Source{{Name: "blue", Version: "1", Source: &fakeSource{n: 2}}}})
-	if rep := s.Sync(ctx); rep.Complete || rep.Providers["blue"].Status != aggregate.StatusOK {
+	if rep := s.Sync(ctx); rep.Complete || rep.Providers["blue"].Status != xiiapi.StatusOK {
 		t.Fatalf("an unconfirmed set with a healthy provider: %+v, want blue ok but incomplete", rep)
 	}
 }

@@ -20,6 +20,8 @@ import (
 	"sync"
 	"time"
 
+	"xii/libs/xiiapi"
+
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
@@ -190,7 +192,7 @@ func (s *Syncer) Sync(ctx context.Context) aggregate.SyncReport {
 	for range ps {
 		r := <-results
 		rep.Providers[r.name] = r.rep
-		if r.rep.Status != aggregate.StatusOK {
+		if r.rep.Status != xiiapi.StatusOK {
 			rep.Complete = false
 			incomplete = append(incomplete, r.name)
 		}

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"xii/libs/xiiapi"
+
 	"go.uber.org/goleak"
 
 	"xii/aggregator-svc/aggregate"
@@ -103,7 +105,7 @@ func TestHungProviderTimesOutOthersComplete(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	rep := s.Sync(ctx)
-	if rep.Complete || rep.Providers["hung"].Status != aggregate.StatusTimeout || rep.Providers["ok"].Status != aggregate.StatusOK {
+	if rep.Complete || rep.Providers["hung"].Status != xiiapi.StatusTimeout || rep.Providers["ok"].Status != xiiapi.StatusOK {
 		t.Fatalf("report %+v, want hung timeout and ok ok", rep)
 	}
 	if got := rep.Providers["ok"]; got.Rows != 25 || got.Pages != 3 || store.count("ok") != 25 {
@@ -119,7 +121,7 @@ func TestFetchTimeoutBoundsEachPage(t *testing.T) {
 	s := newTestSyncer(t, newMemStore(), true, tun)
 	s.SetSources([]Source{{Name: "hung", Source: hung}})
 	rep := s.Sync(context.Background()) // no caller deadline at all
-	if got := rep.Providers["hung"]; got.Status != aggregate.StatusTimeout {
+	if got := rep.Providers["hung"]; got.Status != xiiapi.StatusTimeout {
 		t.Fatalf("report %+v, want timeout", got)
 	}
 }
@@ -129,13 +131,13 @@ func TestBreakerOpensAfterConsecutiveFailures(t *testing.T) {
 	s := newTestSyncer(t, newMemStore(), true, testTuning())
 	s.SetSources([]Source{{Name: "bad", Source: src}})
 	for i := range breakerFailures {
-		if st := s.Sync(context.Background()).Providers["bad"].Status; st != aggregate.StatusError {
+		if st := s.Sync(context.Background()).Providers["bad"].Status; st != xiiapi.StatusError {
 			t.Fatalf("sync %d: status %s, want error", i, st)
 		}
 	}
 	before := src.fetches.Load()
 	rep := s.Sync(context.Background()).Providers["bad"]
-	if rep.Status != aggregate.StatusCircuitOpen || src.fetches.Load() != before {
+	if rep.Status != xiiapi.StatusCircuitOpen || src.fetches.Load() != before {
 		t.Fatalf("after %d failures: %+v and %d more fetches, want circuit_open and none", breakerFailures, rep, src.fetches.Load()-before)
 	}
 }
@@ -150,7 +152,7 @@ func TestCallerLeavingDoesNotTripBreaker(t *testing.T) {
 		cancel()
 	}
 	close(src.gate)
-	if rep := s.Sync(context.Background()).Providers["slow"]; rep.Status != aggregate.StatusOK {
+	if rep := s.Sync(context.Background()).Providers["slow"]; rep.Status != xiiapi.StatusOK {
 		t.Fatalf("after callers left: %+v, want ok", rep)
 	}
 }
@@ -189,7 +191,7 @@ func TestWaiterLeavingDropsQueuedRound(t *testing.T) {
 	go func() { left <- s.Sync(ctx) }()
 	waitFor(t, "the request to wait", func() bool { return waiting(s, "blue") == 2 })
 	cancel()
-	if rep := <-left; rep.Providers["blue"].Status != aggregate.StatusTimeout {
+	if rep := <-left; rep.Providers["blue"].Status != xiiapi.StatusTimeout {
 		t.Fatalf("cancelled request: %+v, want timeout", rep)
 	}
 	close(src.gate)

@@ -51,7 +51,7 @@ func TestChain(t *testing.T) {
 	srv := newDashboard(t, c)
 	incomplete := func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, "false", xiiapi.ResponsesBody{Data: []dashboard.Response{}, Sync: &dashboard.SyncReport{
-			Providers: map[string]dashboard.ProviderSync{"red": {Status: dashboard.StatusTimeout, Error: "no answer"}},
+			Providers: map[string]dashboard.ProviderSync{"red": {Status: xiiapi.StatusTimeout, Error: "no answer"}},
 		}})
 	}
 	tests := []struct {

@@ -153,7 +153,7 @@ func New(cfg Config) (*Client, error) {
 func (c *Client) balance(cfg Config, logger kitlog.Logger, f sd.Factory) endpoint.Endpoint {
 	e := sd.NewEndpointer(c.replicas, f, logger)
 	c.endpointers = append(c.endpointers, e)
-	return lb.RetryWithCallback(2*dashboard.UpstreamMaxTimeout, lb.NewRoundRobin(e), retryPolicy(cfg.Attempts))
+	return lb.RetryWithCallback(2*xiiapi.AggregatorMaxTimeout, lb.NewRoundRobin(e), retryPolicy(cfg.Attempts))
 }
 
 // Responses implements dashboard.Aggregator.

@@ -75,7 +75,7 @@ func encodeRequest(ctx context.Context, r *http.Request, request any) error {
 	r.Header.Set("Accept", "application/json")
 	if d, ok := ctx.Deadline(); ok {
 		budget := forwardBudget(time.Until(d))
-		if budget < dashboard.UpstreamMinTimeout {
+		if budget < xiiapi.AggregatorMinTimeout {
 			return fmt.Errorf("%w: no time left to ask", dashboard.ErrTimeout)
 		}
 		r.Header.Set(dashboard.RequestTimeoutHeader, strconv.FormatInt(budget.Milliseconds(), 10)+"ms")
@@ -88,7 +88,7 @@ func encodeRequest(ctx context.Context, r *http.Request, request any) error {
 // than the aggregator accepts.
 func forwardBudget(remaining time.Duration) time.Duration {
 	margin := min(max(remaining/10, 5*time.Millisecond), 100*time.Millisecond)
-	return min(remaining-margin, dashboard.UpstreamMaxTimeout)
+	return min(remaining-margin, xiiapi.AggregatorMaxTimeout)
 }
 
 // decodeAnswer decodes a 200 answer, which must carry a sync report; other

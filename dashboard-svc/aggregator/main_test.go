@@ -145,7 +145,7 @@ func (f *fakeAggregator) last(t *testing.T) seen {
 func (f *fakeAggregator) answerPage(w http.ResponseWriter, r *http.Request) {
 	body := xiiapi.ResponsesBody{
 		Data: []dashboard.Response{{Provider: "blue", ProviderID: "1", Text: "from " + f.name}},
-		Sync: &dashboard.SyncReport{Complete: true, Providers: map[string]dashboard.ProviderSync{"blue": {Status: dashboard.StatusOK}}},
+		Sync: &dashboard.SyncReport{Complete: true, Providers: map[string]dashboard.ProviderSync{"blue": {Status: xiiapi.StatusOK}}},
 	}
 	if r.URL.Path == xiiapi.StatsPath {
 		writeJSON(w, http.StatusOK, "true", xiiapi.StatsBody{Total: 1, Sync: body.Sync})

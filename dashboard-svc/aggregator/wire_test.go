@@ -102,7 +102,7 @@ func TestForwardBudget(t *testing.T) {
 		{500 * time.Millisecond, 450 * time.Millisecond},
 		{20 * time.Millisecond, 15 * time.Millisecond},
 		{5 * time.Millisecond, 0},
-		{time.Minute, dashboard.UpstreamMaxTimeout},
+		{time.Minute, xiiapi.AggregatorMaxTimeout},
 	}
 	for _, tt := range tests {
 		if got := forwardBudget(tt.remaining); got != tt.want {

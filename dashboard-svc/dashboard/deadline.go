@@ -19,12 +19,6 @@ const (
 	// for the aggregator to try, and to answer "incomplete" if it cannot
 	// sync in time, rather than a bare timeout.
 	MinTimeout = 50 * time.Millisecond
-	// UpstreamMaxTimeout is the longest deadline the aggregator accepts; a
-	// dashboard's maximum may not exceed it.
-	UpstreamMaxTimeout = 30 * time.Second
-	// UpstreamMinTimeout is the shortest deadline the aggregator accepts;
-	// with less time left a call is not made.
-	UpstreamMinTimeout = 10 * time.Millisecond
 )
 
 // Deadlines bound a request's deadline: Default when the caller asks for
@@ -45,15 +39,15 @@ func (d Deadlines) withDefaults() Deadlines {
 	return d
 }
 
-// Validate checks that MinTimeout <= Default <= Max <= UpstreamMaxTimeout.
+// Validate checks that MinTimeout <= Default <= Max <= xiiapi.AggregatorMaxTimeout.
 func (d Deadlines) Validate() error {
 	switch {
 	case d.Default < MinTimeout:
 		return fmt.Errorf("default timeout %s: shorter than the minimum %s", d.Default, MinTimeout)
 	case d.Max < d.Default:
 		return fmt.Errorf("max timeout %s: shorter than the default %s", d.Max, d.Default)
-	case d.Max > UpstreamMaxTimeout:
-		return fmt.Errorf("max timeout %s: longer than the aggregator's %s", d.Max, UpstreamMaxTimeout)
+	case d.Max > xiiapi.AggregatorMaxTimeout:
+		return fmt.Errorf("max timeout %s: longer than the aggregator's %s", d.Max, xiiapi.AggregatorMaxTimeout)
 	}
 	return nil
 }

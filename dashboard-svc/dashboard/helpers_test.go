@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"xii/libs/xiiapi"
 )
 
 // stubAggregator answers from fixed values and records what it was asked.
@@ -128,8 +130,8 @@ func samplePage() Page {
 		}},
 		NextCursor: "eyJ0IjoxfQ",
 		Sync: SyncReport{Complete: false, Providers: map[string]ProviderSync{
-			"blue": {Status: StatusOK, Rows: 1, Pages: 1},
-			"red":  {Status: StatusTimeout, LagMS: 1500, Error: "no answer within 1.6s"},
+			"blue": {Status: xiiapi.StatusOK, Rows: 1, Pages: 1},
+			"red":  {Status: xiiapi.StatusTimeout, LagMS: 1500, Error: "no answer within 1.6s"},
 		}},
 	}
 }

@@ -14,16 +14,6 @@ type (
 	Group      = xiiapi.Group
 )
 
-// Sync statuses, as the aggregator reports them.
-const (
-	StatusOK            = xiiapi.StatusOK
-	StatusTimeout       = xiiapi.StatusTimeout
-	StatusError         = xiiapi.StatusError
-	StatusUnavailable   = xiiapi.StatusUnavailable
-	StatusCircuitOpen   = xiiapi.StatusCircuitOpen
-	StatusMisconfigured = xiiapi.StatusMisconfigured
-)
-
 // Page is one page of responses with the sync it was read after.
 // NextCursor is empty on the last page.
 type Page struct {

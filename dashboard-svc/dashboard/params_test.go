@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+
 	"xii/libs/xiiapi"
 )
 
@@ -180,7 +181,7 @@ func TestDeadlinesValidate(t *testing.T) {
 	}{
 		{"defaults", Deadlines{Default: DefaultTimeout, Max: MaxTimeout}, ""},
 		{"equal", Deadlines{Default: time.Second, Max: time.Second}, ""},
-		{"upstream max", Deadlines{Default: time.Second, Max: UpstreamMaxTimeout}, ""},
+		{"upstream max", Deadlines{Default: time.Second, Max: xiiapi.AggregatorMaxTimeout}, ""},
 		{"zero default", Deadlines{Max: time.Second}, "shorter than the minimum"},
 		{"default too short", Deadlines{Default: 10 * time.Millisecond, Max: time.Second}, "shorter than the minimum 50ms"},
 		{"max below default", Deadlines{Default: 2 * time.Second, Max: time.Second}, "shorter than the default"},

@@ -7,11 +7,13 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"xii/libs/xiiapi"
 )
 
 func TestRoutes(t *testing.T) {
 	complete := samplePage()
-	complete.Sync = SyncReport{Complete: true, Providers: map[string]ProviderSync{"blue": {Status: StatusOK}}}
+	complete.Sync = SyncReport{Complete: true, Providers: map[string]ProviderSync{"blue": {Status: xiiapi.StatusOK}}}
 	stats := Stats{Groups: []Group{{Key: map[string]string{"device": "iOS", "location": "Germany"}, Count: 3}}, Total: 5, Sync: complete.Sync}
 	tests := []struct {
 		name, method, target string

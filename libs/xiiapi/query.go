@@ -153,6 +153,18 @@ type Timeouts struct {
 	Min, Default, Max time.Duration
 }
 
+// The deadlines the aggregator accepts: the dashboard asks for none longer
+// than AggregatorMaxTimeout, and makes no call with less time left than
+// AggregatorMinTimeout, below which an answer could only be a timeout.
+const (
+	AggregatorMinTimeout     = 10 * time.Millisecond
+	AggregatorDefaultTimeout = 2 * time.Second
+	AggregatorMaxTimeout     = 30 * time.Second
+)
+
+// AggregatorTimeouts bound the deadline of a request to the aggregator.
+var AggregatorTimeouts = Timeouts{Min: AggregatorMinTimeout, Default: AggregatorDefaultTimeout, Max: AggregatorMaxTimeout}
+
 // Parse reads the requested deadline from the timeout parameter or,
 // failing that, the RequestTimeoutHeader value; both are Go durations
 // ("1500ms"). Errors wrap ErrInvalid and name where the bad value came

@@ -102,7 +102,7 @@ func fakeAggregator(t *testing.T) (*httptest.Server, <-chan string) {
 		w.Header().Set(dashboard.SyncCompleteHeader, "true")
 		_ = json.NewEncoder(w).Encode(xiiapi.ResponsesBody{
 			Data: []dashboard.Response{{Provider: "blue", ProviderID: "1", Text: "request: 01 to blue survey", Device: "x", Location: "y"}},
-			Sync: &dashboard.SyncReport{Complete: true, Providers: map[string]dashboard.ProviderSync{"blue": {Status: dashboard.StatusOK}}},
+			Sync: &dashboard.SyncReport{Complete: true, Providers: map[string]dashboard.ProviderSync{"blue": {Status: xiiapi.StatusOK}}},
 		})
 	}))
 	t.Cleanup(srv.Close)
