@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -148,4 +149,16 @@ func (t *Telemetry) Flush(ctx context.Context, logger *slog.Logger) {
 	if err := t.Shutdown(ctx); err != nil {
 		logger.WarnContext(ctx, "flush telemetry", "err", err)
 	}
+}
+
+// Start is how a service begins: a JSON logger at level that names
+// cfg.ServiceName on every line, a "starting" line with the version and
+// attrs (the service's configuration), and Init's telemetry reporting to
+// that logger. The logger is returned even when Init fails.
+func Start(ctx context.Context, cfg Config, w io.Writer, level slog.Leveler, attrs ...any) (*slog.Logger, *Telemetry, error) {
+	logger := WithService(NewLogger(w, level), cfg.ServiceName)
+	logger.Info("starting", append([]any{"version", cfg.ServiceVersion}, attrs...)...)
+	cfg.Logger = logger
+	tel, err := Init(ctx, cfg)
+	return logger, tel, err
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 )
 
 // Name returns the environment variable for flag name under prefix.
@@ -44,4 +45,28 @@ func Parse(fs *flag.FlagSet, prefix string, args []string, lookup func(string) (
 		}
 	})
 	return err
+}
+
+// Common are the values of the flags every xii service has.
+type Common struct {
+	// ShutdownTimeout is how long in-flight requests may take to finish
+	// on shutdown.
+	ShutdownTimeout time.Duration
+	// LogLevel is the log level as given: debug, info, warn or error.
+	LogLevel string
+}
+
+// ParseService defines the common flags on fs, next to the service's own,
+// then parses args and the XII_ environment into fs (see Parse), refusing
+// positional arguments.
+func ParseService(fs *flag.FlagSet, args []string, lookup func(string) (string, bool)) (Common, error) {
+	grace := fs.Duration("shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on shutdown")
+	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	if err := Parse(fs, "XII", args, lookup); err != nil {
+		return Common{}, err
+	}
+	if fs.NArg() > 0 {
+		return Common{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	return Common{ShutdownTimeout: *grace, LogLevel: *level}, nil
 }

@@ -49,24 +49,19 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 	coalesce := fs.Bool("coalesce", true, "share sync rounds between concurrent requests; false is for benchmarks only")
 	maxPage := fs.Int64("max-page-bytes", 32<<20, "largest provider page accepted, in bytes")
 	ttl := fs.Duration("register-ttl", 10*time.Second, "etcd lease TTL of the registration")
-	grace := fs.Duration("shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on shutdown")
-	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
-	if err := envflag.Parse(fs, "XII", args, lookup); err != nil {
+	common, err := envflag.ParseService(fs, args, lookup)
+	if err != nil {
 		return config{}, err
-	}
-	if fs.NArg() > 0 {
-		return config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
 	c := config{
 		ID: *id, ListenAddr: *listen, AdvertiseURL: *advertise, PostgresURL: *pg,
-		Coalesce: *coalesce, MaxPageBytes: *maxPage, RegisterTTL: *ttl, ShutdownTimeout: *grace,
+		Coalesce: *coalesce, MaxPageBytes: *maxPage, RegisterTTL: *ttl, ShutdownTimeout: common.ShutdownTimeout,
 	}
 	c.EtcdEndpoints = envflag.List(*etcd)
-	var err error
 	if c.ProviderTokens, err = parseTokens(*tokens); err != nil {
 		return config{}, err
 	}
-	if c.LogLevel, err = observability.ParseLevel(*level); err != nil {
+	if c.LogLevel, err = observability.ParseLevel(common.LogLevel); err != nil {
 		return config{}, fmt.Errorf("log-level: %w", err)
 	}
 	return c, c.fill()

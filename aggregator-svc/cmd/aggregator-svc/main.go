@@ -37,12 +37,9 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if err != nil {
 		return err
 	}
-	logger := observability.WithService(observability.NewLogger(stdout, cfg.LogLevel), "aggregator-svc")
-	logger.Info("starting", "version", version, "config", cfg)
-
-	tel, err := observability.Init(ctx, observability.Config{
-		ServiceName: "aggregator-svc", ServiceVersion: version, InstanceID: cfg.ID, Logger: logger,
-	})
+	logger, tel, err := observability.Start(ctx, observability.Config{
+		ServiceName: "aggregator-svc", ServiceVersion: version, InstanceID: cfg.ID,
+	}, stdout, cfg.LogLevel, "config", cfg)
 	if err != nil {
 		return err
 	}

@@ -47,13 +47,9 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 	def := fs.Duration("default-timeout", dashboard.DefaultTimeout, "request deadline when the caller asks for none")
 	maxT := fs.Duration("max-timeout", dashboard.MaxTimeout, "longest deadline a caller may ask for (timeout parameter or Request-Timeout header)")
 	attempts := fs.Int("aggregator-attempts", aggregator.DefaultAttempts, "tries of one call over different aggregator replicas, within the deadline")
-	grace := fs.Duration("shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on shutdown")
-	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
-	if err := envflag.Parse(fs, "XII", args, lookup); err != nil {
+	common, err := envflag.ParseService(fs, args, lookup)
+	if err != nil {
 		return config{}, err
-	}
-	if fs.NArg() > 0 {
-		return config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
 
 	c := config{
@@ -62,11 +58,10 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 		APIToken:        *token,
 		Deadlines:       dashboard.Deadlines{Default: *def, Max: *maxT},
 		Attempts:        *attempts,
-		ShutdownTimeout: *grace,
+		ShutdownTimeout: common.ShutdownTimeout,
 	}
 	c.EtcdEndpoints = envflag.List(*etcd)
-	var err error
-	if c.LogLevel, err = observability.ParseLevel(*level); err != nil {
+	if c.LogLevel, err = observability.ParseLevel(common.LogLevel); err != nil {
 		return config{}, fmt.Errorf("log-level: %w", err)
 	}
 	return c, c.validate()

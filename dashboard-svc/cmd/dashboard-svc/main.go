@@ -34,12 +34,9 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if err != nil {
 		return err
 	}
-	logger := observability.WithService(observability.NewLogger(stdout, cfg.LogLevel), "dashboard-svc")
-	logger.Info("starting", "version", version, "config", cfg)
-
-	tel, err := observability.Init(ctx, observability.Config{
-		ServiceName: "dashboard-svc", ServiceVersion: version, Logger: logger,
-	})
+	logger, tel, err := observability.Start(ctx, observability.Config{
+		ServiceName: "dashboard-svc", ServiceVersion: version,
+	}, stdout, cfg.LogLevel, "config", cfg)
 	if err != nil {
 		return err
 	}

@@ -48,13 +48,9 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 	token := fs.String("export-token", "", "bearer token the export API requires; empty: none")
 	maxBody := fs.Int64("max-body-bytes", survey.DefaultMaxBodyBytes, "largest accepted request body, in bytes")
 	ttl := fs.Duration("register-ttl", 10*time.Second, "etcd lease TTL of the registration")
-	grace := fs.Duration("shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on shutdown")
-	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
-	if err := envflag.Parse(fs, "XII", args, lookup); err != nil {
+	common, err := envflag.ParseService(fs, args, lookup)
+	if err != nil {
 		return config{}, err
-	}
-	if fs.NArg() > 0 {
-		return config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
 
 	c := config{
@@ -65,11 +61,10 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 		ExportToken:     *token,
 		MaxBodyBytes:    *maxBody,
 		RegisterTTL:     *ttl,
-		ShutdownTimeout: *grace,
+		ShutdownTimeout: common.ShutdownTimeout,
 	}
 	c.EtcdEndpoints = envflag.List(*etcd)
-	var err error
-	if c.LogLevel, err = observability.ParseLevel(*level); err != nil {
+	if c.LogLevel, err = observability.ParseLevel(common.LogLevel); err != nil {
 		return config{}, fmt.Errorf("log-level: %w", err)
 	}
 	return c, c.fill()

@@ -30,12 +30,9 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if err != nil {
 		return err
 	}
-	logger := observability.WithService(observability.NewLogger(stdout, cfg.LogLevel), "survey-svc")
-	logger.Info("starting", "version", version, "config", cfg)
-
-	tel, err := observability.Init(ctx, observability.Config{
-		ServiceName: "survey-svc", ServiceVersion: version, InstanceID: cfg.Name, Logger: logger,
-	})
+	logger, tel, err := observability.Start(ctx, observability.Config{
+		ServiceName: "survey-svc", ServiceVersion: version, InstanceID: cfg.Name,
+	}, stdout, cfg.LogLevel, "config", cfg)
 	if err != nil {
 		return err
 	}
