@@ -14,7 +14,7 @@ import (
 
 	"xii/aggregator-svc/aggregate"
 	"xii/aggregator-svc/provider"
-	"xii/libs/pgtest"
+	"xii/testkit/pgtest"
 )
 
 func TestMain(m *testing.M) {

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"xii/dashboard-svc/dashboard"
-	"xii/libs/etcdtest"
+	"xii/testkit/etcdtest"
 
 	"xii/libs/xiiapi"
 )

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"xii/dashboard-svc/dashboard"
-	"xii/libs/etcdtest"
+	"xii/testkit/etcdtest"
 )
 
 // TestEtcdOutageKeepsKnownReplicas: while etcd is down the client keeps

@@ -7,7 +7,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"xii/libs/discovery"
-	"xii/libs/etcdtest"
+	"xii/testkit/etcdtest"
 )
 
 // These tests stop etcd, so each has its own.

@@ -12,8 +12,8 @@ import (
 
 	"go.uber.org/goleak"
 
-	"xii/libs/pgtest"
 	"xii/survey-svc/survey"
+	"xii/testkit/pgtest"
 )
 
 func TestMain(m *testing.M) {

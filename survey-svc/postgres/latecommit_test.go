@@ -6,8 +6,8 @@ import (
 	"slices"
 	"testing"
 
-	"xii/libs/pgtest"
 	"xii/survey-svc/survey"
+	"xii/testkit/pgtest"
 )
 
 // TestExportLateCommit is the scenario survey.Cursor exists for: A inserts

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"xii/libs/discovery"
-	"xii/libs/pgtest"
+	"xii/testkit/pgtest"
 )
 
 // The covered provider set is durable: these tests break the two ways an

@@ -19,9 +19,9 @@ import (
 	"testing"
 	"time"
 
-	"xii/libs/etcdtest"
 	"xii/libs/launch"
-	"xii/libs/pgtest"
+	"xii/testkit/etcdtest"
+	"xii/testkit/pgtest"
 )
 
 // The package's system tests run the aggregator in process (run) against

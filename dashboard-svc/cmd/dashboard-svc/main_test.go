@@ -16,7 +16,7 @@ import (
 
 	"xii/dashboard-svc/aggregator"
 	"xii/dashboard-svc/dashboard"
-	"xii/libs/etcdtest"
+	"xii/testkit/etcdtest"
 )
 
 // shared is one etcd for the package's tests.

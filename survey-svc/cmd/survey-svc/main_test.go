@@ -17,8 +17,8 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"xii/libs/discovery"
-	"xii/libs/etcdtest"
-	"xii/libs/pgtest"
+	"xii/testkit/etcdtest"
+	"xii/testkit/pgtest"
 )
 
 func env(m map[string]string) func(string) (string, bool) {
