@@ -103,25 +103,6 @@ func waitStatus(t *testing.T, r *discovery.Registrar, what string, ok func(disco
 
 func registered(st discovery.Status) bool { return st.Registered }
 
-// eventually polls check until it returns nil, or fails t with its last
-// error.
-func eventually(t *testing.T, what string, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		<-tick.C
-	}
-}
-
 // holds returns nil when key holds value under lease.
 func holds(ctx context.Context, cli *clientv3.Client, key, value string, lease int64) error {
 	resp, err := cli.Get(ctx, key)
