@@ -5,6 +5,7 @@ go 1.26.0
 replace (
 	xii/libs => ../libs
 	xii/observability => ../observability
+	xii/testkit => ../testkit
 )
 
 require (
@@ -25,6 +26,7 @@ require (
 	google.golang.org/grpc v1.83.2
 	xii/libs v0.0.0-00010101000000-000000000000
 	xii/observability v0.0.0-00010101000000-000000000000
+	xii/testkit v0.0.0-00010101000000-000000000000
 )
 
 require (

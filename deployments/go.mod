@@ -5,6 +5,7 @@ go 1.26.0
 replace (
 	xii/libs => ../libs
 	xii/observability => ../observability
+	xii/testkit => ../testkit
 )
 
 require (
@@ -20,6 +21,7 @@ require (
 	sigs.k8s.io/kustomize/kyaml v0.21.2
 	sigs.k8s.io/yaml v1.6.0
 	xii/libs v0.0.0-00010101000000-000000000000
+	xii/testkit v0.0.0-00010101000000-000000000000
 )
 
 require (

@@ -5,6 +5,7 @@ go 1.26.0
 replace (
 	xii/libs => ../libs
 	xii/observability => ../observability
+	xii/testkit => ../testkit
 )
 
 require (
@@ -19,6 +20,7 @@ require (
 	go.uber.org/goleak v1.3.0
 	xii/libs v0.0.0-00010101000000-000000000000
 	xii/observability v0.0.0-00010101000000-000000000000
+	xii/testkit v0.0.0-00010101000000-000000000000
 )
 
 require (

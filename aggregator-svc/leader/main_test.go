@@ -11,7 +11,7 @@ import (
 
 	"xii/aggregator-svc/leader"
 	"xii/aggregator-svc/watch/watchtest"
-	"xii/libs/etcdtest"
+	"xii/testkit/etcdtest"
 )
 
 // shared is one etcd for the tests that do not stop it; each test holds an

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"xii/aggregator-svc/watch/watchtest"
-	"xii/libs/etcdtest"
+	"xii/testkit/etcdtest"
 )
 
 // ttl is the shortest lease etcd grants; it bounds how long a candidate cut

@@ -13,7 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"xii/aggregator-svc/aggregate"
-	"xii/libs/pgtest"
+	"xii/testkit/pgtest"
 )
 
 func TestMain(m *testing.M) {

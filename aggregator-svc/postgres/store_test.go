@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"xii/aggregator-svc/aggregate"
-	"xii/libs/pgtest"
+	"xii/testkit/pgtest"
 )
 
 // Open applies every embedded migration, and opening again later changes

@@ -16,6 +16,7 @@ import (
 	"xii/aggregator-svc/syncer"
 	"xii/aggregator-svc/watch"
 	"xii/libs/discovery"
+	"xii/testkit/wait"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -187,7 +188,7 @@ func TestRosterCoversKnownProviders(t *testing.T) {
 	// Retirement takes it out, in the store too.
 	r.SetRetired(map[string]watch.Retirement{"bad": {}, "tf": {DropRows: true}})
 	rec.waitFor(t, "confirmed=true", "new=sync", "old=sync")
-	waitUntil(t, func() bool {
+	wait.For(t, "bad and tf retired in the store", func() bool {
 		store.mu.Lock()
 		defer store.mu.Unlock()
 		return slices.Contains(store.retires, "bad:false") && slices.Contains(store.retires, "tf:true")
@@ -209,15 +210,4 @@ func TestRosterStoreDown(t *testing.T) {
 	rec.waitFor(t, "confirmed=true", "new=unavailable", "old=sync")
 	store.setFail(false)
 	rec.waitFor(t, "confirmed=true", "new=sync", "old=sync")
-}
-
-func waitUntil(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met")
-		}
-		time.Sleep(time.Millisecond) // polling a condition
-	}
 }

@@ -10,7 +10,7 @@ import (
 	"xii/aggregator-svc/aggregate"
 	"xii/aggregator-svc/postgres"
 	"xii/aggregator-svc/provider"
-	"xii/libs/pgtest"
+	"xii/testkit/pgtest"
 )
 
 // pgWriter adapts the real store to Store, with a fault injected after the

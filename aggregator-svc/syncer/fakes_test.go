@@ -136,18 +136,6 @@ func testTuning() tuning.Tuning {
 	return t
 }
 
-// waitFor polls cond until it holds or a generous deadline passes.
-func waitFor(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // waiting reports how many requests wait on p's rounds, running or queued.
 func waiting(s *Syncer, name string) int {
 	s.mu.Lock()

@@ -12,6 +12,7 @@ import (
 
 	"xii/aggregator-svc/aggregate"
 	"xii/aggregator-svc/provider"
+	"xii/testkit/wait"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -33,7 +34,7 @@ func TestRequestNeverJoinsARoundThatStartedBeforeIt(t *testing.T) {
 	w := src.add(1) // write W (id 4) is acknowledged now
 	second := make(chan aggregate.SyncReport)
 	go func() { second <- s.Sync(context.Background()) }()
-	waitFor(t, "the second request to wait", func() bool { return waiting(s, "blue") == 2 })
+	wait.For(t, "the second request to wait", func() bool { return waiting(s, "blue") == 2 })
 
 	src.mu.Lock()
 	src.entered = nil // later rounds need no handshake
@@ -73,15 +74,15 @@ func TestFetchesBoundedByRoundsNotRequests(t *testing.T) {
 			var wg sync.WaitGroup
 			wg.Add(1)
 			go func() { defer wg.Done(); s.Sync(context.Background()) }()
-			waitFor(t, "round 1 to fetch", func() bool { return src.fetches.Load() == 1 })
+			wait.For(t, "round 1 to fetch", func() bool { return src.fetches.Load() == 1 })
 			for range 200 {
 				wg.Add(1)
 				go func() { defer wg.Done(); s.Sync(context.Background()) }()
 			}
 			if tt.coalesce {
-				waitFor(t, "201 requests to wait", func() bool { return waiting(s, "blue") == 201 })
+				wait.For(t, "201 requests to wait", func() bool { return waiting(s, "blue") == 201 })
 			} else {
-				waitFor(t, "201 rounds to fetch", func() bool { return src.fetches.Load() == 201 })
+				wait.For(t, "201 rounds to fetch", func() bool { return src.fetches.Load() == 201 })
 			}
 			close(src.gate)
 			wg.Wait()
@@ -184,12 +185,12 @@ func TestWaiterLeavingDropsQueuedRound(t *testing.T) {
 	s.SetSources([]Source{{Name: "blue", Source: src}})
 	done := make(chan struct{})
 	go func() { s.Sync(context.Background()); close(done) }()
-	waitFor(t, "round 1 to fetch", func() bool { return src.fetches.Load() == 1 })
+	wait.For(t, "round 1 to fetch", func() bool { return src.fetches.Load() == 1 })
 
 	ctx, cancel := context.WithCancel(context.Background())
 	left := make(chan aggregate.SyncReport)
 	go func() { left <- s.Sync(ctx) }()
-	waitFor(t, "the request to wait", func() bool { return waiting(s, "blue") == 2 })
+	wait.For(t, "the request to wait", func() bool { return waiting(s, "blue") == 2 })
 	cancel()
 	if rep := <-left; rep.Providers["blue"].Status != xiiapi.StatusTimeout {
 		t.Fatalf("cancelled request: %+v, want timeout", rep)

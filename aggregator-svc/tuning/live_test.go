@@ -12,7 +12,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"xii/aggregator-svc/watch/watchtest"
-	"xii/libs/etcdtest"
+	"xii/testkit/etcdtest"
 )
 
 // shared is one etcd for the tests that do not stop it; each test works in

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"xii/libs/etcdtest"
+	"xii/testkit/etcdtest"
 )
 
 // shared is one etcd for the tests that neither stop nor compact it; each

@@ -10,7 +10,7 @@ import (
 
 	"xii/aggregator-svc/watch/watchtest"
 	"xii/libs/discovery"
-	"xii/libs/etcdtest"
+	"xii/testkit/etcdtest"
 )
 
 // These tests stop, cut off or compact etcd, so each has its own.

@@ -12,6 +12,7 @@ import (
 
 	"xii/dashboard-svc/dashboard"
 	"xii/libs/xiiapi"
+	"xii/testkit/wait"
 )
 
 // newDashboard serves the public API over c, as cmd wires it but without
@@ -112,7 +113,7 @@ func TestChainClientDisconnect(t *testing.T) {
 		_, _, err := get(t, ctx, srv.URL+"/api/v1/responses?timeout=10s", nil)
 		errc <- err
 	}()
-	eventually(t, "the request to reach the replica", func() bool { return fake.count() == 1 })
+	wait.For(t, "the request to reach the replica", func() bool { return fake.count() == 1 })
 	cancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Fatalf("client request ended with %v, want canceled", err)

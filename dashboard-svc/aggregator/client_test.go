@@ -13,6 +13,7 @@ import (
 	"github.com/go-kit/kit/endpoint"
 
 	"xii/dashboard-svc/dashboard"
+	"xii/testkit/wait"
 )
 
 func TestBalancesOverReplicas(t *testing.T) {
@@ -139,7 +140,7 @@ func TestBadRegistrationsIgnored(t *testing.T) {
 	register("nested/key", good.URL+"/nested")
 	register("good", good.URL)
 	register("empty", " ")
-	eventually(t, "the good replica known", func() bool {
+	wait.For(t, "the good replica known", func() bool {
 		_, err := c.Responses(t.Context(), dashboard.Query{})
 		return err == nil
 	})

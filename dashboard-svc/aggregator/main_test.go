@@ -14,7 +14,8 @@ import (
 	"time"
 
 	"xii/dashboard-svc/dashboard"
-	"xii/libs/etcdtest"
+	"xii/testkit/etcdtest"
+	"xii/testkit/wait"
 
 	"xii/libs/xiiapi"
 )
@@ -64,24 +65,10 @@ func newTestClient(t testing.TB, cfg Config) (*Client, func(id, value string) (u
 	return c, register
 }
 
-// eventually polls cond until it holds, or fails t.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-tick.C
-	}
-}
-
 // waitReplicas waits until c knows n replicas.
 func waitReplicas(t testing.TB, c *Client, n int) {
 	t.Helper()
-	eventually(t, strconv.Itoa(n)+" replicas known", func() bool { return c.Replicas() == n })
+	wait.For(t, strconv.Itoa(n)+" replicas known", func() bool { return c.Replicas() == n })
 }
 
 // fakeAggregator is an aggregator replica that records what it is asked.

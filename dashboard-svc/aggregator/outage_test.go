@@ -5,7 +5,8 @@ import (
 	"testing"
 
 	"xii/dashboard-svc/dashboard"
-	"xii/libs/etcdtest"
+	"xii/testkit/etcdtest"
+	"xii/testkit/wait"
 )
 
 // TestEtcdOutageKeepsKnownReplicas: while etcd is down the client keeps
@@ -36,12 +37,12 @@ func TestEtcdOutageKeepsKnownReplicas(t *testing.T) {
 	}
 
 	etcd.Restart(t)
-	eventually(t, "etcd back", func() bool {
+	wait.For(t, "etcd back", func() bool {
 		_, err := cli.Put(context.WithoutCancel(t.Context()), Prefix+"second", second.URL)
 		return err == nil
 	})
 	waitReplicas(t, c, 2)
-	eventually(t, "the new replica asked", func() bool {
+	wait.For(t, "the new replica asked", func() bool {
 		_, err := c.Responses(t.Context(), dashboard.Query{})
 		return err == nil && second.count() > 0
 	})

@@ -12,6 +12,7 @@ import (
 	"xii/dashboard-svc/dashboard"
 
 	"xii/libs/xiiapi"
+	"xii/testkit/wait"
 )
 
 func TestAnswers(t *testing.T) {
@@ -146,7 +147,7 @@ func TestCancelReachesTheAggregator(t *testing.T) {
 		_, err := c.Responses(ctx, dashboard.Query{})
 		errc <- err
 	}()
-	eventually(t, "the call to reach the replica", func() bool { return fake.count() == 1 })
+	wait.For(t, "the call to reach the replica", func() bool { return fake.count() == 1 })
 	cancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Fatalf("call ended with %v, want canceled", err)

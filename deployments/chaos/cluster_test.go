@@ -22,7 +22,7 @@ import (
 	"go.uber.org/zap"
 
 	"xii/libs/launch"
-	"xii/libs/pgtest"
+	"xii/testkit/pgtest"
 )
 
 // Settings of the system under test, chosen so that faults longer than a

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"xii/testkit/wait"
 )
 
 // TestSeedCommands sends the seed's three curl requests — same method,
@@ -179,10 +181,10 @@ func TestHungProvider(t *testing.T) {
 	if _, err := cli.Put(ctx, "/xii/providers/hung", fmt.Sprintf(`{"url":%q,"dialect":"xii-v1"}`, hung.URL)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the hung provider to be known", func() bool {
+	wait.For(t, "the hung provider to be known", func() bool {
 		got, _, err := responses(s.URL("dashboard"), "timeout=300ms")
 		return err == nil && got.Sync.Providers["hung"].Status != ""
-	})
+	}, wait.Within(waitLimit))
 
 	start := time.Now()
 	got, h, err := responses(s.URL("dashboard"), "timeout=800ms")
@@ -204,15 +206,15 @@ func TestHungProvider(t *testing.T) {
 	if _, err := cli.Delete(ctx, "/xii/providers/hung"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the deleted provider reported unavailable", func() bool {
+	wait.For(t, "the deleted provider reported unavailable", func() bool {
 		got, _, err := responses(s.URL("dashboard"), "timeout=300ms")
 		return err == nil && !got.Sync.Complete && got.Sync.Providers["hung"].Status == "unavailable"
-	})
+	}, wait.Within(waitLimit))
 	if _, err := cli.Put(ctx, "/xii/retired/hung", "keep"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "complete answers once the hung provider is retired", func() bool {
+	wait.For(t, "complete answers once the hung provider is retired", func() bool {
 		got, _, err := responses(s.URL("dashboard"), "timeout=2s")
 		return err == nil && got.Sync.Complete && !strings.Contains(fmt.Sprint(got.Sync.Providers), "hung")
-	})
+	}, wait.Within(waitLimit))
 }

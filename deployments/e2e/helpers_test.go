@@ -116,13 +116,6 @@ func submit(base, body string) (string, error) {
 	return fmt.Sprint(r.ID), nil
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond) // polling a condition
-	}
-}
+// waitLimit bounds every wait on the running system, twice wait.Limit: here
+// the whole system runs (every service, etcd, PostgreSQL and Jaeger).
+const waitLimit = 60 * time.Second

@@ -16,7 +16,7 @@ import (
 
 	"xii/deployments/local"
 	"xii/libs/launch"
-	"xii/libs/pgtest"
+	"xii/testkit/pgtest"
 )
 
 var (

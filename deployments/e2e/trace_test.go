@@ -12,6 +12,8 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"xii/testkit/wait"
 )
 
 // jaegerSpan is a span as Jaeger's query API returns it.
@@ -121,11 +123,11 @@ func TestOneRequestIsOneTrace(t *testing.T) {
 	}
 
 	var tr trace
-	waitFor(t, "the whole trace in Jaeger", func() bool {
+	wait.For(t, "the whole trace in Jaeger", func() bool {
 		tr, _ = fetchTrace(s.URL("jaeger"), traceID)
 		return len(tr.find("survey-svc", "GET /api/v1/responses")) == 2 &&
 			len(tr.find("aggregator-svc", "apply page")) == 2 && len(tr.find("dashboard-svc", "GET /api/v1/responses")) == 1
-	})
+	}, wait.Within(waitLimit))
 
 	root := tr.find("dashboard-svc", "GET /api/v1/responses")[0]
 	orphans := 0
@@ -184,16 +186,16 @@ func TestOneRequestIsOneTrace(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cli.Delete(context.Background(), "/xii/providers/hung")
-	waitFor(t, "the hung provider to be known", func() bool {
+	wait.For(t, "the hung provider to be known", func() bool {
 		got, _, err := responses(s.URL("dashboard"), "timeout=300ms")
 		return err == nil && got.Sync.Providers["hung"].Status != ""
-	})
+	}, wait.Within(waitLimit))
 	traceID, tp = newTraceparent()
 	call("GET", s.URL("dashboard")+"/api/v1/responses?timeout=500ms", "", "", http.Header{"Traceparent": {tp}})
-	waitFor(t, "the hung fetch span", func() bool {
+	wait.For(t, "the hung fetch span", func() bool {
 		tr, _ = fetchTrace(s.URL("jaeger"), traceID)
 		return len(tr.find("aggregator-svc", "sync.provider hung")) == 1
-	})
+	}, wait.Within(waitLimit))
 	sp := tr.find("aggregator-svc", "sync.provider hung")[0]
 	if sp.tag("xii.sync.status") != "timeout" || sp.tag("otel.status_code") != "ERROR" {
 		t.Fatalf("hung fetch span: status %q, otel status %q; want timeout, ERROR", sp.tag("xii.sync.status"), sp.tag("otel.status_code"))

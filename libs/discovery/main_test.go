@@ -10,7 +10,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"xii/libs/discovery"
-	"xii/libs/etcdtest"
+	"xii/testkit/etcdtest"
 )
 
 // shared is one etcd for the tests that do not stop it.
@@ -102,25 +102,6 @@ func waitStatus(t *testing.T, r *discovery.Registrar, what string, ok func(disco
 }
 
 func registered(st discovery.Status) bool { return st.Registered }
-
-// eventually polls check until it returns nil, or fails t with its last
-// error.
-func eventually(t *testing.T, what string, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		<-tick.C
-	}
-}
 
 // holds returns nil when key holds value under lease.
 func holds(ctx context.Context, cli *clientv3.Client, key, value string, lease int64) error {

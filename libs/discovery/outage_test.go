@@ -7,7 +7,8 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"xii/libs/discovery"
-	"xii/libs/etcdtest"
+	"xii/testkit/etcdtest"
+	"xii/testkit/wait"
 )
 
 // These tests stop etcd, so each has its own.
@@ -43,7 +44,7 @@ func TestRegistrarSurvivesEtcdRestart(t *testing.T) {
 			st := waitStatus(t, r, "registered after the restart", func(st discovery.Status) bool {
 				return st.Registered && st.Registrations == tc.registrations
 			})
-			eventually(t, "registration after the restart", func() error {
+			wait.ForNil(t, "registration after the restart", func() error {
 				return holds(t.Context(), cli, r.Key(), cfg.Value, st.LeaseID)
 			})
 			if st.LeaseID != first.LeaseID {

@@ -9,7 +9,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"xii/libs/discovery"
-	"xii/libs/etcdtest"
+	"xii/testkit/etcdtest"
 )
 
 func TestRegistrarPublishesUntilStopped(t *testing.T) {

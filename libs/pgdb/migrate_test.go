@@ -7,7 +7,7 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"xii/libs/pgtest"
+	"xii/testkit/pgtest"
 )
 
 // A failed step leaves neither its changes nor a record behind, and the

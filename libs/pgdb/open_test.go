@@ -14,7 +14,7 @@ import (
 	"github.com/lib/pq"
 	"go.uber.org/goleak"
 
-	"xii/libs/pgtest"
+	"xii/testkit/pgtest"
 )
 
 func TestMain(m *testing.M) {

@@ -13,7 +13,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
-	"xii/libs/pgtest"
+	"xii/testkit/pgtest"
 )
 
 // TestSpans checks that database spans are named by statement kind, carry

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"xii/libs/pgtest"
 	"xii/survey-svc/survey"
+	"xii/testkit/pgtest"
 )
 
 // benchRows is the table size for export benchmarks: XII_BENCH_ROWS, or

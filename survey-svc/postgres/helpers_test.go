@@ -12,8 +12,8 @@ import (
 
 	"go.uber.org/goleak"
 
-	"xii/libs/pgtest"
 	"xii/survey-svc/survey"
+	"xii/testkit/pgtest"
 )
 
 func TestMain(m *testing.M) {
@@ -173,22 +173,6 @@ func seed(tb testing.TB, db *sql.DB, n, values, rareEvery int) {
 	}
 	if _, err := db.ExecContext(tb.Context(), "ANALYZE responses"); err != nil {
 		tb.Fatalf("analyze: %v", err)
-	}
-}
-
-// eventually calls cond until it holds, and fails tb if it does not within
-// half a minute. When the cursor is what it waits for, the failure names the
-// server's transactions that hold the horizon back.
-func eventually(tb testing.TB, s *Store, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("condition still false after 30s; open transactions on the server: %s", openTransactions(tb, s.db))
-		}
-		<-tick.C
 	}
 }
 

@@ -6,8 +6,9 @@ import (
 	"slices"
 	"testing"
 
-	"xii/libs/pgtest"
 	"xii/survey-svc/survey"
+	"xii/testkit/pgtest"
+	"xii/testkit/wait"
 )
 
 // TestExportLateCommit is the scenario survey.Cursor exists for: A inserts
@@ -116,12 +117,12 @@ func TestStableNeverPassesAnOpenTransaction(t *testing.T) {
 	// committed is left; transactions of other databases on the server
 	// count too, so wait for it rather than expect it at once.
 	var got []int64
-	eventually(t, s, func() bool {
+	wait.For(t, "the cursor to pass the committed row", func() bool {
 		pages := sweep(t, s, cur, 3, survey.Filter{})
 		got = append(got, ids(pages...)...)
 		cur = pages[len(pages)-1].Next
 		return !cur.Stable.Less(open)
-	})
+	}, wait.Explain(func() string { return "open transactions on the server: " + openTransactions(t, s.db) }))
 	for _, id := range append(after, open.ID) {
 		if !slices.Contains(got, id) {
 			t.Errorf("id %d not exported after the commit", id)

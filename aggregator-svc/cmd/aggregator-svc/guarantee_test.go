@@ -6,7 +6,8 @@ import (
 	"testing"
 
 	"xii/libs/discovery"
-	"xii/libs/pgtest"
+	"xii/testkit/pgtest"
+	"xii/testkit/wait"
 )
 
 // The covered provider set is durable: these tests break the two ways an
@@ -33,7 +34,7 @@ func TestProviderDownPastItsLease(t *testing.T) {
 	id := post(t, p.url(), "lease", "iOS")
 	p.kill(t)
 	cli := etcd.Client(t)
-	waitFor(t, "the lease to expire", func() bool {
+	wait.For(t, "the lease to expire", func() bool {
 		resp, err := cli.Get(context.Background(), discovery.ProviderKey(p.name))
 		return err == nil && len(resp.Kvs) == 0
 	})
@@ -46,7 +47,7 @@ func TestProviderDownPastItsLease(t *testing.T) {
 	}
 
 	p.start(t, log)
-	waitFor(t, "the provider back and synced", func() bool {
+	wait.For(t, "the provider back and synced", func() bool {
 		got, _ := agg.query(t, "survey", "lease")
 		return got.Sync.Complete && hasRow(got, p.name, id)
 	})
@@ -125,7 +126,7 @@ func TestMisconfiguredAndRetired(t *testing.T) {
 	put(discovery.ProviderKey(broken), `{"url":`)
 	put(discovery.ProviderKey(tokenless), `{"url":"https://api.typeform.com/forms/abc123","dialect":"typeform"}`)
 	agg := startAggregator(t, log)
-	waitFor(t, "the misconfigured providers reported", func() bool {
+	wait.For(t, "the misconfigured providers reported", func() bool {
 		got, _ := agg.query(t, "timeout", "300ms")
 		st := got.Sync.Providers
 		return !got.Sync.Complete && st[blue.name].Status == "ok" &&
@@ -135,13 +136,13 @@ func TestMisconfiguredAndRetired(t *testing.T) {
 
 	// Deleting a key is not retiring: the provider is unavailable.
 	del(discovery.ProviderKey(broken))
-	waitFor(t, "the deleted provider unavailable", func() bool {
+	wait.For(t, "the deleted provider unavailable", func() bool {
 		got, _ := agg.query(t, "timeout", "300ms")
 		return got.Sync.Providers[broken].Status == "unavailable"
 	})
 	put(discovery.RetiredKey(broken), discovery.RetireKeep)
 	put(discovery.RetiredKey(tokenless), discovery.RetireKeep)
-	waitFor(t, "retired providers out of the answer", func() bool {
+	wait.For(t, "retired providers out of the answer", func() bool {
 		got, _ := agg.query(t, "timeout", "300ms")
 		_, b := got.Sync.Providers[broken]
 		_, tf := got.Sync.Providers[tokenless]
@@ -153,7 +154,7 @@ func TestMisconfiguredAndRetired(t *testing.T) {
 		t.Fatalf("blue's response missing before retirement: %+v", got)
 	}
 	put(discovery.RetiredKey(blue.name), discovery.RetireDelete)
-	waitFor(t, "blue retired and its rows deleted", func() bool {
+	wait.For(t, "blue retired and its rows deleted", func() bool {
 		got, _ := agg.query(t, "survey", "retire")
 		_, named := got.Sync.Providers[blue.name]
 		return got.Sync.Complete && !named && len(got.Data) == 0
@@ -162,7 +163,7 @@ func TestMisconfiguredAndRetired(t *testing.T) {
 	// The retirement survives a restart of the aggregator.
 	agg.stop()
 	again := launchAggregator(t, log, map[string]string{"XII_POSTGRES_URL": agg.db})
-	waitFor(t, "the restarted replica ready", func() bool { return again.status("/readyz") == 200 })
+	wait.For(t, "the restarted replica ready", func() bool { return again.status("/readyz") == 200 })
 	if got, _ := again.query(t, "survey", "retire"); !got.Sync.Complete || len(got.Sync.Providers) != 0 || len(got.Data) != 0 {
 		t.Fatalf("after a restart: %+v, want the retired providers still out", got)
 	}
@@ -170,7 +171,7 @@ func TestMisconfiguredAndRetired(t *testing.T) {
 	// With the retired key gone, the registered provider is covered again
 	// and synced from the start.
 	del(discovery.RetiredKey(blue.name))
-	waitFor(t, "blue back with its rows", func() bool {
+	wait.For(t, "blue back with its rows", func() bool {
 		got, _ := again.query(t, "survey", "retire")
 		return got.Sync.Complete && hasRow(got, blue.name, id)
 	})

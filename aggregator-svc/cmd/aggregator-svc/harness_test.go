@@ -19,9 +19,10 @@ import (
 	"testing"
 	"time"
 
-	"xii/libs/etcdtest"
 	"xii/libs/launch"
-	"xii/libs/pgtest"
+	"xii/testkit/etcdtest"
+	"xii/testkit/pgtest"
+	"xii/testkit/wait"
 )
 
 // The package's system tests run the aggregator in process (run) against
@@ -31,8 +32,8 @@ var (
 	surveyPath string // the survey-svc binary
 )
 
-// waitLimit bounds every wait on a condition.
-const waitLimit = 30 * time.Second
+// waitLimit bounds every wait on a condition, wait.For's included.
+const waitLimit = wait.Limit
 
 func TestMain(m *testing.M) {
 	code, err := setup(m)
@@ -185,7 +186,7 @@ type aggregator struct {
 func startAggregator(t *testing.T, log io.Writer, args ...string) *aggregator {
 	t.Helper()
 	a := launchAggregator(t, log, nil, args...)
-	waitFor(t, "aggregator readiness", func() bool { return a.status("/readyz") == 200 })
+	wait.For(t, "aggregator readiness", func() bool { return a.status("/readyz") == 200 })
 	return a
 }
 
@@ -224,7 +225,7 @@ func launchAggregator(t *testing.T, log io.Writer, env map[string]string, args .
 		})
 	}
 	t.Cleanup(a.stop)
-	waitFor(t, "aggregator to serve", func() bool { return a.status("/healthz") == 200 })
+	wait.For(t, "aggregator to serve", func() bool { return a.status("/healthz") == 200 })
 	return a
 }
 
@@ -236,17 +237,6 @@ func (a *aggregator) status(path string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond) // polling a condition, not synchronising
-	}
 }
 
 // response mirrors the wire form of an aggregated response.

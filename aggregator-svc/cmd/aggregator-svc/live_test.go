@@ -9,6 +9,7 @@ import (
 
 	"xii/aggregator-svc/tuning"
 	"xii/libs/discovery"
+	"xii/testkit/wait"
 )
 
 // TestLiveEtcdChanges: providers added and retired by hand and settings
@@ -36,7 +37,7 @@ func TestLiveEtcdChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Deleted, it is still covered (unavailable) until it is retired.
-	waitFor(t, "the deleted provider unavailable", func() bool {
+	wait.For(t, "the deleted provider unavailable", func() bool {
 		got, _ := agg.query(t, "limit", "1", "timeout", "300ms")
 		return got.Sync.Providers[manual].Status == "unavailable" && !got.Sync.Complete
 	})
@@ -44,7 +45,7 @@ func TestLiveEtcdChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cli.Delete(context.Background(), discovery.RetiredKey(manual)) })
-	waitFor(t, "the retired provider to go", func() bool {
+	wait.For(t, "the retired provider to go", func() bool {
 		got, _ := agg.query(t, "limit", "1")
 		_, ok := got.Sync.Providers[manual]
 		return !ok && got.Sync.Complete
@@ -58,7 +59,7 @@ func TestLiveEtcdChanges(t *testing.T) {
 	for range 5 {
 		post(t, url, "live", "Android")
 	}
-	waitFor(t, "page_size=2 to apply", func() bool {
+	wait.For(t, "page_size=2 to apply", func() bool {
 		got, _ := agg.query(t, "limit", "1")
 		st := got.Sync.Providers[blue]
 		if st.Rows == 0 {
@@ -72,7 +73,7 @@ func TestLiveEtcdChanges(t *testing.T) {
 	if _, err := cli.Put(ctx, tuning.Prefix+"page_size", "lots"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the invalid value to be rejected", func() bool {
+	wait.For(t, "the invalid value to be rejected", func() bool {
 		return strings.Contains(scrape(t, agg.url), `xii_config_rejected_total{key="page_size"`)
 	})
 	for range 4 {

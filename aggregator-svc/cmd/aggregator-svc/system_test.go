@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"xii/libs/discovery"
+	"xii/testkit/wait"
 )
 
 // ack is one response a provider acknowledged.
@@ -134,7 +135,7 @@ func TestFreshnessUnderConcurrency(t *testing.T) {
 // waitForProviders waits until a sync reports every named provider.
 func waitForProviders(t *testing.T, agg *aggregator, names ...string) {
 	t.Helper()
-	waitFor(t, fmt.Sprint("providers ", names), func() bool {
+	wait.For(t, fmt.Sprint("providers ", names), func() bool {
 		got, _ := agg.query(t, "limit", "1")
 		for _, n := range names {
 			if got.Sync.Providers[n].Status != "ok" {
@@ -206,7 +207,7 @@ func TestBadProviders(t *testing.T) {
 	putProvider(t, garbageName, garbage.URL)
 
 	agg := startAggregator(t, log)
-	waitFor(t, "all three providers known", func() bool {
+	wait.For(t, "all three providers known", func() bool {
 		got, _ := agg.query(t, "timeout", "300ms")
 		return len(got.Sync.Providers) == 3
 	})

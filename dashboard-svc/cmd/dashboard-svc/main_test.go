@@ -16,8 +16,9 @@ import (
 
 	"xii/dashboard-svc/aggregator"
 	"xii/dashboard-svc/dashboard"
-	"xii/libs/etcdtest"
 	"xii/libs/xiiapi"
+	"xii/testkit/etcdtest"
+	"xii/testkit/wait"
 )
 
 // shared is one etcd for the package's tests.
@@ -53,20 +54,6 @@ func freePort(t *testing.T) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// eventually polls cond until it holds, or fails t.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-tick.C
-	}
 }
 
 // fetch GETs url with header and returns the status, header and body.
@@ -129,7 +116,7 @@ func TestRun(t *testing.T) {
 			"XII_API_TOKEN":      token,
 		}), &logs, io.Discard)
 	}()
-	eventually(t, "liveness", func() bool { status, _, _ := fetch(t, base+"/healthz", nil); return status == 200 })
+	wait.For(t, "liveness", func() bool { status, _, _ := fetch(t, base+"/healthz", nil); return status == 200 })
 	if status, _, body := fetch(t, base+"/readyz", nil); status != 503 {
 		t.Fatalf("/readyz with no aggregator: %d %s, want 503", status, body)
 	}
@@ -140,7 +127,7 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cli.Delete(context.Background(), key) })
-	eventually(t, "readiness", func() bool { status, _, _ := fetch(t, base+"/readyz", nil); return status == 200 })
+	wait.For(t, "readiness", func() bool { status, _, _ := fetch(t, base+"/readyz", nil); return status == 200 })
 
 	auth := http.Header{"Authorization": {"Bearer " + token}}
 	if status, header, _ := fetch(t, base+"/api/v1/reporter", nil); status != 401 || header.Get("WWW-Authenticate") == "" {

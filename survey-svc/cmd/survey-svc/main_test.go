@@ -17,8 +17,9 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"xii/libs/discovery"
-	"xii/libs/etcdtest"
-	"xii/libs/pgtest"
+	"xii/testkit/etcdtest"
+	"xii/testkit/pgtest"
+	"xii/testkit/wait"
 )
 
 func env(m map[string]string) func(string) (string, bool) {
@@ -108,17 +109,6 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // TestRun starts the real service against PostgreSQL and etcd, runs the
 // seed's POST command against it, and checks registration and shutdown.
 func TestRun(t *testing.T) {
@@ -139,7 +129,7 @@ func TestRun(t *testing.T) {
 			"XII_REGISTER_TTL":   "2s",
 		}), &logs, io.Discard)
 	}()
-	waitFor(t, "readiness", func() bool {
+	wait.For(t, "readiness", func() bool {
 		resp, err := http.Get(base + "/readyz")
 		if err != nil {
 			return false
@@ -163,7 +153,7 @@ func TestRun(t *testing.T) {
 	cli := etcd.Client(t)
 	key := discovery.ProviderKey("blue")
 	var desc discovery.Descriptor
-	waitFor(t, "registration", func() bool {
+	wait.For(t, "registration", func() bool {
 		got, err := cli.Get(ctx, key)
 		if err != nil || len(got.Kvs) != 1 || got.Kvs[0].Lease == 0 {
 			return false

@@ -10,7 +10,7 @@ import (
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
 
-	"xii/libs/etcdtest"
+	"xii/testkit/etcdtest"
 )
 
 func TestMain(m *testing.M) {
