@@ -8,7 +8,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"xii/aggregator-svc/leader"
-	"xii/aggregator-svc/watch/watchtest"
+	"xii/testkit/watchtest"
 )
 
 func TestNewRejects(t *testing.T) {

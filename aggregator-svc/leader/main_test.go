@@ -10,8 +10,9 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"xii/aggregator-svc/leader"
-	"xii/aggregator-svc/watch/watchtest"
 	"xii/testkit/etcdtest"
+	"xii/testkit/wait"
+	"xii/testkit/watchtest"
 )
 
 // shared is one etcd for the tests that do not stop it; each test holds an
@@ -62,20 +63,20 @@ func leading(cs ...candidate) []int {
 func waitLeader(t *testing.T, within time.Duration, want int, cs ...candidate) int {
 	t.Helper()
 	var got []int
-	watchtest.Eventually(t, within, "one leader", func() error {
+	wait.ForNil(t, "one leader", func() error {
 		got = leading(cs...)
 		if len(got) != 1 || want >= 0 && got[0] != want {
 			return fmt.Errorf("candidates %v lead, want exactly one (%d)", got, want)
 		}
 		return nil
-	})
+	}, wait.Within(within))
 	return got[0]
 }
 
 // waitCandidates waits until n candidates have a key in the election.
 func waitCandidates(t *testing.T, cli *clientv3.Client, prefix string, n int64) {
 	t.Helper()
-	watchtest.Eventually(t, waitLimit, "candidates", func() error {
+	wait.ForNil(t, "candidates", func() error {
 		resp, err := cli.Get(t.Context(), prefix+"/", clientv3.WithPrefix(), clientv3.WithCountOnly())
 		if err != nil {
 			return err
@@ -84,7 +85,7 @@ func waitCandidates(t *testing.T, cli *clientv3.Client, prefix string, n int64) 
 			return fmt.Errorf("%d candidate keys, want %d", resp.Count, n)
 		}
 		return nil
-	})
+	}, wait.Within(waitLimit))
 }
 
 // neverTwo samples the candidates until t ends and fails t if two of them

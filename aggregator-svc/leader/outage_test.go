@@ -6,8 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"xii/aggregator-svc/watch/watchtest"
 	"xii/testkit/etcdtest"
+	"xii/testkit/wait"
+	"xii/testkit/watchtest"
 )
 
 // ttl is the shortest lease etcd grants; it bounds how long a candidate cut
@@ -28,12 +29,12 @@ func TestCutOffLeaderStepsDown(t *testing.T) {
 
 	proxy.Cut()
 	// Its last renewal was sent before the cut, so within a TTL.
-	watchtest.Eventually(t, ttl, "a steps down", func() error {
+	wait.ForNil(t, "a steps down", func() error {
 		if a.IsLeader() {
 			return errors.New("a still leads")
 		}
 		return nil
-	})
+	}, wait.Within(ttl))
 	waitLeader(t, waitLimit, 1, a, b)
 
 	if err := proxy.Restore(); err != nil {
@@ -55,12 +56,12 @@ func TestNobodyLeadsWhileEtcdIsDown(t *testing.T) {
 	waitLeader(t, waitLimit, -1, a, b)
 
 	srv.Stop()
-	watchtest.Eventually(t, ttl, "nobody leads", func() error {
+	wait.ForNil(t, "nobody leads", func() error {
 		if got := leading(a, b); len(got) != 0 {
 			return fmt.Errorf("candidates %v lead", got)
 		}
 		return nil
-	})
+	}, wait.Within(ttl))
 	srv.Restart(t)
 	waitLeader(t, waitLimit, -1, a, b)
 }

@@ -11,8 +11,9 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
-	"xii/aggregator-svc/watch/watchtest"
 	"xii/testkit/etcdtest"
+	"xii/testkit/wait"
+	"xii/testkit/watchtest"
 )
 
 // shared is one etcd for the tests that do not stop it; each test works in
@@ -86,12 +87,12 @@ func (lv *live) waitFor(t *testing.T, within time.Duration, want Tuning) {
 // waitRejected waits up to within for xii.config.rejected{key} to be n.
 func (lv *live) waitRejected(t *testing.T, within time.Duration, key string, n int64) {
 	t.Helper()
-	watchtest.Eventually(t, within, "rejection counted", func() error {
+	wait.ForNil(t, "rejection counted", func() error {
 		if got := lv.rejected(t, key); got != n {
 			return fmt.Errorf("xii.config.rejected{key=%s} = %d, want %d", key, got, n)
 		}
 		return nil
-	})
+	}, wait.Within(within))
 }
 
 func (lv *live) rejected(t *testing.T, key string) int64 {

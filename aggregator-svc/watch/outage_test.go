@@ -8,9 +8,10 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"xii/aggregator-svc/watch/watchtest"
 	"xii/libs/discovery"
 	"xii/testkit/etcdtest"
+	"xii/testkit/wait"
+	"xii/testkit/watchtest"
 )
 
 // These tests stop, cut off or compact etcd, so each has its own.
@@ -30,12 +31,12 @@ func keptThrough(t *testing.T, p *providers, upTo int, name string) {
 // outage lasts long enough for a watcher that wrongly gave up to show it.
 func waitNoticed(t *testing.T, p *providers) {
 	t.Helper()
-	watchtest.Eventually(t, waitLimit, "outage noticed", func() error {
+	wait.ForNil(t, "outage noticed", func() error {
 		if len(p.logs.Lines("etcd prefix not followed")) == 0 {
 			return fmt.Errorf("no failure logged; log:\n%s", p.logs)
 		}
 		return nil
-	})
+	}, wait.Within(waitLimit))
 }
 
 func TestProvidersSurviveEtcdRestart(t *testing.T) {

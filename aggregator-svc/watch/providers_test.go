@@ -11,8 +11,9 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"xii/aggregator-svc/watch"
-	"xii/aggregator-svc/watch/watchtest"
 	"xii/libs/discovery"
+	"xii/testkit/wait"
+	"xii/testkit/watchtest"
 )
 
 // providers is a running watch.Providers and what it reports.
@@ -233,12 +234,12 @@ func TestProvidersReportMalformed(t *testing.T) {
 			if _, err := cli.Put(t.Context(), key, tt.value); err != nil {
 				t.Fatal(err)
 			}
-			watchtest.Eventually(t, visible, "rejection counted", func() error {
+			wait.ForNil(t, "rejection counted", func() error {
 				if n := p.rejected(t, tt.reason); n != 1 {
 					return fmt.Errorf("xii.discovery.rejected{reason=%s} = %d, want 1", tt.reason, n)
 				}
 				return nil
-			})
+			}, wait.Within(visible))
 			p.waitFor(t, visible, tt.want)
 
 			// Others keep flowing, and the rejected key is not counted again.

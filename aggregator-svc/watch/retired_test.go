@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"xii/aggregator-svc/watch"
-	"xii/aggregator-svc/watch/watchtest"
 	"xii/libs/discovery"
+	"xii/testkit/watchtest"
 )
 
 func TestParseRetirement(t *testing.T) {

@@ -98,25 +98,6 @@ func (r *Running) Stop() error {
 	return r.err
 }
 
-// Eventually polls check until it returns nil, or fails tb with its last
-// error once within has passed.
-func Eventually(tb testing.TB, within time.Duration, what string, check func() error) {
-	tb.Helper()
-	deadline := time.Now().Add(within)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("%s: not within %s: %v", what, within, err)
-		}
-		<-tick.C
-	}
-}
-
 // Counter returns the sum of the Int64 counter name over the points whose
 // attribute key is value, read from reader.
 func Counter(tb testing.TB, reader *sdkmetric.ManualReader, name, key, value string) int64 {
