@@ -13,7 +13,6 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"xii/aggregator-svc/aggregate"
-	"xii/aggregator-svc/leader"
 	"xii/aggregator-svc/postgres"
 	"xii/aggregator-svc/roster"
 	"xii/aggregator-svc/syncer"
@@ -105,7 +104,7 @@ type app struct {
 	syncer    *syncer.Syncer
 	known     *roster.Roster
 	live      *tuning.Live
-	elector   *leader.Elector
+	elector   *discovery.Elector
 	registrar *discovery.Registrar
 }
 
@@ -138,7 +137,7 @@ func wire(ctx context.Context, cfg config, logger *slog.Logger, tel *observabili
 	if err := known.Load(ctx); err != nil {
 		return nil, err
 	}
-	elector, err := leader.New(etcd, leader.Config{ID: cfg.ID, Logger: logger})
+	elector, err := discovery.NewElector(etcd, discovery.ElectionConfig{ID: cfg.ID, Logger: logger})
 	if err != nil {
 		return nil, err
 	}

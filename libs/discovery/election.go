@@ -1,13 +1,4 @@
-// Package leader elects one of the aggregator's replicas, through etcd, to
-// do what only one should do at a time, such as the background poll.
-//
-// Each replica campaigns under a lease (an etcd concurrency session); the
-// candidate whose key is oldest leads until its lease ends. A replica cut
-// off from etcd stops believing it leads before its lease can have expired
-// in etcd, so two replicas never both believe they lead, as long as their
-// clocks run at the same rate: leadership counts from the moment the last
-// renewal of the lease was sent, not from when it was answered.
-package leader
+package discovery
 
 import (
 	"context"
@@ -23,20 +14,16 @@ import (
 	"xii/libs/backoff"
 )
 
-// Defaults for a Config's zero fields.
+// Defaults for an ElectionConfig's zero fields.
 const (
-	DefaultPrefix         = "/xii/election/aggregator-poll"
-	DefaultTTL            = 10 * time.Second
-	DefaultRequestTimeout = 3 * time.Second
-	DefaultRetryMax       = 2 * time.Second
+	DefaultElectionPrefix   = "/xii/election/aggregator-poll"
+	DefaultElectionTTL      = 10 * time.Second
+	DefaultElectionTimeout  = 3 * time.Second
+	DefaultElectionRetryMax = 2 * time.Second
 )
 
-// retryMin is the first delay before campaigning again; later ones double
-// up to RetryMax.
-const retryMin = 100 * time.Millisecond
-
-// Config configures an Elector. Zero fields take the defaults.
-type Config struct {
+// ElectionConfig configures an Elector. Zero fields take the defaults.
+type ElectionConfig struct {
 	// Prefix is the election's key prefix; candidates' keys are below it.
 	Prefix string
 	// ID names the candidate, for logs and for etcdctl get --prefix; the
@@ -54,9 +41,9 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-func (cfg Config) withDefaults() (Config, error) {
+func (cfg ElectionConfig) withDefaults() (ElectionConfig, error) {
 	if cfg.Prefix == "" {
-		cfg.Prefix = DefaultPrefix
+		cfg.Prefix = DefaultElectionPrefix
 	}
 	cfg.Prefix = strings.TrimSuffix(cfg.Prefix, "/")
 	if cfg.ID == "" {
@@ -66,16 +53,16 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, errors.New("leader durations: negative")
 	}
 	if cfg.TTL == 0 {
-		cfg.TTL = DefaultTTL
+		cfg.TTL = DefaultElectionTTL
 	}
 	if rem := cfg.TTL % time.Second; rem != 0 {
 		cfg.TTL += time.Second - rem
 	}
 	if cfg.RequestTimeout == 0 {
-		cfg.RequestTimeout = DefaultRequestTimeout
+		cfg.RequestTimeout = DefaultElectionTimeout
 	}
 	if cfg.RetryMax == 0 {
-		cfg.RetryMax = DefaultRetryMax
+		cfg.RetryMax = DefaultElectionRetryMax
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -83,18 +70,28 @@ func (cfg Config) withDefaults() (Config, error) {
 	return cfg, nil
 }
 
-// Elector is one candidate in the election.
+// Elector is one candidate in an election that picks one of a service's
+// replicas, through etcd, to do what only one should do at a time, such as
+// the aggregator's background poll.
+//
+// Each replica campaigns under a lease (an etcd concurrency session); the
+// candidate whose key is oldest leads until its lease ends. A replica cut
+// off from etcd stops believing it leads before its lease can have expired
+// in etcd, so two replicas never both believe they lead, as long as their
+// clocks run at the same rate: leadership counts from the moment the last
+// renewal of the lease was sent, not from when it was answered.
 type Elector struct {
 	cli     *clientv3.Client
-	cfg     Config
+	cfg     ElectionConfig
 	log     *slog.Logger
 	epoch   time.Time    // for monotonic offsets
 	until   atomic.Int64 // leads until epoch plus this many nanoseconds; 0 when not
 	started atomic.Bool
 }
 
-// New returns a candidate that campaigns through cli once Run is called.
-func New(cli *clientv3.Client, cfg Config) (*Elector, error) {
+// NewElector returns a candidate that campaigns through cli once Run is
+// called.
+func NewElector(cli *clientv3.Client, cfg ElectionConfig) (*Elector, error) {
 	if cli == nil {
 		return nil, errors.New("new elector: no etcd client")
 	}

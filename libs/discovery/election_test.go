@@ -1,4 +1,4 @@
-package leader_test
+package discovery_test
 
 import (
 	"fmt"
@@ -7,27 +7,27 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"xii/aggregator-svc/leader"
+	"xii/libs/discovery"
 	"xii/testkit/watchtest"
 )
 
-func TestNewRejects(t *testing.T) {
+func TestNewElectorRejects(t *testing.T) {
 	cli := watchtest.Client(t, shared.Endpoints())
 	tests := []struct {
 		name string
-		cfg  leader.Config
+		cfg  discovery.ElectionConfig
 	}{
-		{"no id", leader.Config{}},
-		{"negative ttl", leader.Config{ID: "a", TTL: -time.Second}},
+		{"no id", discovery.ElectionConfig{}},
+		{"negative ttl", discovery.ElectionConfig{ID: "a", TTL: -time.Second}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := leader.New(cli, tt.cfg); err == nil {
+			if _, err := discovery.NewElector(cli, tt.cfg); err == nil {
 				t.Error("accepted")
 			}
 		})
 	}
-	if _, err := leader.New(nil, leader.Config{ID: "a"}); err == nil {
+	if _, err := discovery.NewElector(nil, discovery.ElectionConfig{ID: "a"}); err == nil {
 		t.Error("accepted no client")
 	}
 }

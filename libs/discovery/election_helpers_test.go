@@ -1,4 +1,4 @@
-package leader_test
+package discovery_test
 
 import (
 	"fmt"
@@ -9,20 +9,10 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"xii/aggregator-svc/leader"
-	"xii/testkit/etcdtest"
+	"xii/libs/discovery"
 	"xii/testkit/wait"
 	"xii/testkit/watchtest"
 )
-
-// shared is one etcd for the tests that do not stop it; each test holds an
-// election of its own on it.
-var shared *etcdtest.Server
-
-// waitLimit bounds waits whose length the tests do not check.
-const waitLimit = 20 * time.Second
-
-func TestMain(m *testing.M) { etcdtest.Main(m, &shared) }
 
 // election is the prefix of an election of t's own.
 func election(t *testing.T) string {
@@ -31,7 +21,7 @@ func election(t *testing.T) string {
 
 // candidate is a running Elector.
 type candidate struct {
-	*leader.Elector
+	*discovery.Elector
 	run *watchtest.Running
 }
 
@@ -39,7 +29,7 @@ type candidate struct {
 // ends.
 func campaign(t *testing.T, cli *clientv3.Client, prefix, id string, ttl time.Duration) candidate {
 	t.Helper()
-	e, err := leader.New(cli, leader.Config{Prefix: prefix, ID: id, TTL: ttl, RequestTimeout: time.Second,
+	e, err := discovery.NewElector(cli, discovery.ElectionConfig{Prefix: prefix, ID: id, TTL: ttl, RequestTimeout: time.Second,
 		RetryMax: 200 * time.Millisecond, Logger: (&watchtest.Logs{}).Logger()})
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package leader_test
+package discovery_test
 
 import (
 	"errors"

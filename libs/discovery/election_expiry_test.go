@@ -1,4 +1,4 @@
-package leader
+package discovery
 
 import (
 	"testing"

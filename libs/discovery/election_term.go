@@ -1,4 +1,4 @@
-package leader
+package discovery
 
 import (
 	"context"
@@ -12,8 +12,8 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 )
 
-// errLost means the lease or the leader key is gone for good.
-var errLost = errors.New("leadership lost")
+// errLeadershipLost means the lease or the leader key is gone for good.
+var errLeadershipLost = errors.New("leadership lost")
 
 // term is one session: it grants a lease, campaigns with it and leads
 // while the lease is confirmed alive. It returns why the session ended, or
@@ -53,7 +53,7 @@ func (e *Elector) term(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-s.Done():
-			return fmt.Errorf("%w: lease not kept alive", errLost)
+			return fmt.Errorf("%w: lease not kept alive", errLeadershipLost)
 		case err := <-campaign:
 			campaign = nil
 			if err != nil {
@@ -70,7 +70,7 @@ func (e *Elector) term(ctx context.Context) error {
 			}
 			for _, ev := range wr.Events {
 				if ev.Type == mvccpb.DELETE {
-					return fmt.Errorf("%w: leader key %s deleted", errLost, el.Key())
+					return fmt.Errorf("%w: leader key %s deleted", errLeadershipLost, el.Key())
 				}
 			}
 		case <-tick.C:
@@ -80,10 +80,10 @@ func (e *Elector) term(ctx context.Context) error {
 			}
 			renewed, err := e.confirm(ctx, grant.ID, key)
 			switch {
-			case errors.Is(err, errLost):
+			case errors.Is(err, errLeadershipLost):
 				return err
 			case err != nil && e.now() >= valid:
-				return fmt.Errorf("%w: lease not confirmed within %s: %w", errLost, e.cfg.TTL, err)
+				return fmt.Errorf("%w: lease not confirmed within %s: %w", errLeadershipLost, e.cfg.TTL, err)
 			case err != nil:
 				e.log.Debug("lease not confirmed", "err", err)
 				continue
@@ -111,14 +111,14 @@ func (e *Elector) watchKey(ctx context.Context, el *concurrency.Election) client
 
 // confirm renews the lease and, unless key is empty, checks that key still
 // exists under it. It returns until when the lease is alive for sure, or
-// an error wrapping errLost when the lease or the key is gone.
+// an error wrapping errLeadershipLost when the lease or the key is gone.
 func (e *Elector) confirm(ctx context.Context, lease clientv3.LeaseID, key string) (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, min(e.cfg.RequestTimeout, e.cfg.TTL/3))
 	defer cancel()
 	sent := e.now()
 	ka, err := e.cli.KeepAliveOnce(ctx, lease)
 	if errors.Is(err, rpctypes.ErrLeaseNotFound) {
-		return 0, fmt.Errorf("%w: lease expired or revoked", errLost)
+		return 0, fmt.Errorf("%w: lease expired or revoked", errLeadershipLost)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("renew lease: %w", err)
@@ -129,7 +129,7 @@ func (e *Elector) confirm(ctx context.Context, lease clientv3.LeaseID, key strin
 			return 0, fmt.Errorf("read leader key: %w", err)
 		}
 		if len(resp.Kvs) == 0 || resp.Kvs[0].Lease != int64(lease) {
-			return 0, fmt.Errorf("%w: leader key %s deleted", errLost, key)
+			return 0, fmt.Errorf("%w: leader key %s deleted", errLeadershipLost, key)
 		}
 	}
 	return sent + time.Duration(ka.TTL)*time.Second, nil
