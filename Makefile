@@ -26,7 +26,7 @@ build: ## build every service into bin/ (static binaries)
 		CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/$$svc ./$$svc/cmd/$$svc || exit 1; \
 	done
 
-CHAOS_PKG     := xii/deployments/chaos
+CHAOS_PKG     := xii/tests/chaos
 CHAOS_DURATION ?= 3m
 # make chaos restarts the local PostgreSQL too: run it alone.
 CHAOS_PG_RESTART ?= pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -n1) main restart
@@ -65,7 +65,7 @@ run: build ## run the whole system locally: etcd, Jaeger, survey blue/red, aggre
 
 SEED_N        ?= 300
 seed: ## post SEED_N demo responses each to survey blue (:1101) and red (:1102) of a running system
-	@$(GO) build -o $(BIN)/xii-load ./deployments/cmd/xii-load
+	@$(GO) build -o $(BIN)/xii-load ./tests/cmd/xii-load
 	@$(BIN)/xii-load seed -url http://localhost:1101 -n $(SEED_N) -seed 1
 	@$(BIN)/xii-load seed -url http://localhost:1102 -n $(SEED_N) -seed 2
 

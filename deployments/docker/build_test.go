@@ -18,7 +18,7 @@ import (
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
 
-	"xii/deployments/internal/svcbin"
+	"xii/deployments/system"
 )
 
 // replayBuild does what `docker build` does with the Dockerfile, minus the
@@ -27,7 +27,7 @@ import (
 // download`, and runs the Dockerfile's own build command in the copy. It
 // returns the directory of the binaries.
 func replayBuild(tb testing.TB, dir string) (string, error) {
-	root := svcbin.Root(tb)
+	root := system.Root(tb)
 	ins := parseDockerfile(tb, dockerfilePath(tb))
 	ctx := filepath.Join(dir, "context")
 	if err := copyContext(root, ctx); err != nil {
@@ -58,12 +58,12 @@ func replayBuild(tb testing.TB, dir string) (string, error) {
 
 	bin := filepath.Join(dir, "bin")
 	line := buildCommand(tb, ins)
-	for _, svc := range svcbin.Services {
-		cmd, err := svcbin.Eval(line, map[string]string{"SERVICE": svc, "VERSION": imageVersion})
+	for _, svc := range system.Services {
+		cmd, err := system.Eval(line, map[string]string{"SERVICE": svc, "VERSION": imageVersion})
 		if err != nil {
 			return "", err
 		}
-		if err := svcbin.Build(ctx, bin, cmd); err != nil {
+		if err := system.BuildAsMake(ctx, bin, cmd); err != nil {
 			return "", fmt.Errorf("the Dockerfile's build command in its build context: %w", err)
 		}
 	}
@@ -157,7 +157,7 @@ func TestImageBuild(t *testing.T) {
 			t.Errorf("build context is %d MiB; .dockerignore should keep it small", size>>20)
 		}
 	})
-	for _, svc := range svcbin.Services {
+	for _, svc := range system.Services {
 		t.Run(svc, func(t *testing.T) {
 			path := filepath.Join(bin, svc)
 			if err := checkStatic(path); err != nil {

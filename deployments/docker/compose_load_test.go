@@ -11,7 +11,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
 
-	"xii/deployments/internal/svcbin"
+	"xii/deployments/system"
 )
 
 // loadCompose loads the root compose.yaml, which includes
@@ -20,7 +20,7 @@ import (
 // environment (so defaults apply), paths resolved.
 func loadCompose(tb testing.TB) *types.Project {
 	tb.Helper()
-	root := svcbin.Root(tb)
+	root := system.Root(tb)
 	opts, err := cli.NewProjectOptions([]string{filepath.Join(root, "compose.yaml")},
 		cli.WithWorkingDirectory(root),
 		cli.WithEnv(nil),
@@ -40,7 +40,7 @@ func loadCompose(tb testing.TB) *types.Project {
 // deployments/docker/compose.yaml itself.
 func loadComposeText(tb testing.TB, text string) *types.Project {
 	tb.Helper()
-	dir := filepath.Join(svcbin.Root(tb), "deployments", "docker")
+	dir := filepath.Join(system.Root(tb), "deployments", "docker")
 	p, err := loader.LoadWithContext(context.Background(), types.ConfigDetails{
 		WorkingDir:  dir,
 		ConfigFiles: []types.ConfigFile{{Filename: filepath.Join(dir, "compose.yaml"), Content: []byte(text)}},
@@ -56,7 +56,7 @@ func loadComposeText(tb testing.TB, text string) *types.Project {
 // survey-green block switched on: the documented way to add an instance.
 func uncommentGreen(tb testing.TB) string {
 	tb.Helper()
-	b, err := os.ReadFile(filepath.Join(svcbin.Root(tb), "deployments", "docker", "compose.yaml"))
+	b, err := os.ReadFile(filepath.Join(system.Root(tb), "deployments", "docker", "compose.yaml"))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
-	"xii/deployments/internal/svcbin"
+	"xii/deployments/system"
 )
 
 // specPorts are SPEC.md's ports, published on the host as they are.
@@ -183,7 +183,7 @@ func checkHardening(t *testing.T, p *types.Project) {
 }
 
 func checkBuilds(t *testing.T, p *types.Project) {
-	root := svcbin.Root(t)
+	root := system.Root(t)
 	for _, s := range xiiServices(p) {
 		b := s.Build
 		if filepath.Clean(b.Context) != root {
@@ -196,7 +196,7 @@ func checkBuilds(t *testing.T, p *types.Project) {
 		if df != dockerfilePath(t) {
 			t.Errorf("%s: dockerfile %s, want %s", s.Name, df, dockerfilePath(t))
 		}
-		if !slices.Contains(svcbin.Services, s.binary) {
+		if !slices.Contains(system.Services, s.binary) {
 			t.Errorf("%s: build argument SERVICE=%q is no service", s.Name, s.binary)
 			continue
 		}

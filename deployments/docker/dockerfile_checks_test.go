@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"xii/deployments/internal/svcbin"
+	"xii/deployments/system"
 )
 
 // runtimeBase is the image every service runs on: CA certificates and
@@ -23,7 +23,7 @@ const entrypoint = "/usr/local/bin/xii"
 // build`'s command, copies every workspace module into the download layer,
 // and runs as non-root on the static base with a shell-less HEALTHCHECK.
 func TestDockerfile(t *testing.T) {
-	root := svcbin.Root(t)
+	root := system.Root(t)
 	ins := parseDockerfile(t, dockerfilePath(t))
 	st := stages(ins)
 	if len(st) != 2 {
@@ -32,13 +32,13 @@ func TestDockerfile(t *testing.T) {
 
 	t.Run("build command is make build's", func(t *testing.T) {
 		line := buildCommand(t, ins)
-		makeLine := svcbin.MakeBuildCommand(t, root, map[string]string{"VERSION": "v0.0.1", "BIN": "bin"})
-		for _, svc := range svcbin.Services {
-			got, err := svcbin.Eval(line, map[string]string{"SERVICE": svc, "VERSION": "v0.0.1"})
+		makeLine := system.MakeBuildCommand(t, root, map[string]string{"VERSION": "v0.0.1", "BIN": "bin"})
+		for _, svc := range system.Services {
+			got, err := system.Eval(line, map[string]string{"SERVICE": svc, "VERSION": "v0.0.1"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, err := svcbin.Eval(makeLine, map[string]string{"svc": svc})
+			want, err := system.Eval(makeLine, map[string]string{"svc": svc})
 			if err != nil {
 				t.Fatal(err)
 			}

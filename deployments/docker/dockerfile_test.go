@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"xii/deployments/internal/svcbin"
+	"xii/deployments/system"
 )
 
 // instruction is one Dockerfile instruction, continuation lines joined.
@@ -55,7 +55,7 @@ func stages(ins []instruction) [][]instruction {
 }
 
 func dockerfilePath(tb testing.TB) string {
-	return filepath.Join(svcbin.Root(tb), "deployments", "docker", "Dockerfile")
+	return filepath.Join(system.Root(tb), "deployments", "docker", "Dockerfile")
 }
 
 // buildCommand returns the shell line of the Dockerfile's go build RUN,

@@ -10,7 +10,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
-	"xii/deployments/internal/svcbin"
+	"xii/deployments/system"
 )
 
 // jaegerV2Offset: Jaeger releases v1.N (the Go module) and v2.(N-63) (the
@@ -21,7 +21,7 @@ const jaegerV2Offset = 63
 // etcd as the etcdctl tool module and the embedded test server, Jaeger as
 // the module observability/jaeger builds.
 func checkImages(t *testing.T, p *types.Project) {
-	root := svcbin.Root(t)
+	root := system.Root(t)
 	etcd := moduleVersion(t, filepath.Join(root, "deployments", "etcdctl", "go.mod"), `go.etcd.io/etcd/etcdctl/v3`)
 	if want := "quay.io/coreos/etcd:" + etcd; p.Services["etcd"].Image != want {
 		t.Errorf("etcd image %q, want %q (the etcdctl module's version)", p.Services["etcd"].Image, want)

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"testing"
 
-	"xii/deployments/internal/svcbin"
+	"xii/deployments/system"
 )
 
 // scratch is removed after the tests; binaries are built into it once.
@@ -48,7 +48,7 @@ func imageBinaries(tb testing.TB) string {
 }
 
 // flagsOf returns the flags of service svc's binary, by environment name.
-func flagsOf(tb testing.TB, svc string) map[string]svcbin.Flag {
+func flagsOf(tb testing.TB, svc string) map[string]system.Flag {
 	tb.Helper()
-	return svcbin.Flags(tb, filepath.Join(imageBinaries(tb), svc))
+	return system.Flags(tb, filepath.Join(imageBinaries(tb), svc))
 }

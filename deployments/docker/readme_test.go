@@ -9,7 +9,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
-	"xii/deployments/internal/svcbin"
+	"xii/deployments/system"
 )
 
 // TestReadmeRunWithDocker checks the README's "Run with Docker" section
@@ -17,7 +17,7 @@ import (
 // ports it uses are published, and the image versions it states are the
 // ones that run.
 func TestReadmeRunWithDocker(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(svcbin.Root(t), "README.md"))
+	b, err := os.ReadFile(filepath.Join(system.Root(t), "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"xii/deployments/internal/svcbin"
+	"xii/deployments/system"
 )
 
 // otelEnv are the OpenTelemetry SDK variables the services may be given.
@@ -135,7 +135,7 @@ func checkReferences(t *testing.T, o objects, external []string) {
 // checkImages checks the third-party images are the ones the compose file
 // runs, so one version of each is tested and documented.
 func checkImages(t *testing.T, o objects) {
-	b, err := os.ReadFile(filepath.Join(svcbin.Root(t), "deployments", "docker", "compose.yaml"))
+	b, err := os.ReadFile(filepath.Join(system.Root(t), "deployments", "docker", "compose.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 
-	"xii/deployments/internal/svcbin"
+	"xii/deployments/system"
 )
 
 // objects are one overlay's rendered objects, decoded by kind.
@@ -36,7 +36,7 @@ type objects struct {
 func render(t *testing.T, dir string) objects {
 	t.Helper()
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	rm, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join(svcbin.Root(t), "deployments", "k8s", dir))
+	rm, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join(system.Root(t), "deployments", "k8s", dir))
 	if err != nil {
 		t.Fatalf("kustomize build %s: %v", dir, err)
 	}
@@ -105,16 +105,16 @@ var (
 
 // flagsOf returns the flags of service svc, built as `make build` builds
 // it, by environment variable name.
-func flagsOf(t *testing.T, svc string) map[string]svcbin.Flag {
+func flagsOf(t *testing.T, svc string) map[string]system.Flag {
 	t.Helper()
-	root := svcbin.Root(t)
-	line := svcbin.MakeBuildCommand(t, root, map[string]string{"VERSION": "k8s-test"})
+	root := system.Root(t)
+	line := system.MakeBuildCommand(t, root, map[string]string{"VERSION": "k8s-test"})
 	flagsOnce.Do(func() {
 		flagsBin = filepath.Join(scratch, "bin")
-		for _, s := range svcbin.Services {
-			cmd, err := svcbin.Eval(line, map[string]string{"svc": s})
+		for _, s := range system.Services {
+			cmd, err := system.Eval(line, map[string]string{"svc": s})
 			if err == nil {
-				err = svcbin.Build(root, flagsBin, cmd)
+				err = system.BuildAsMake(root, flagsBin, cmd)
 			}
 			if err != nil {
 				flagsErr = err
@@ -125,5 +125,5 @@ func flagsOf(t *testing.T, svc string) map[string]svcbin.Flag {
 	if flagsErr != nil {
 		t.Fatal(flagsErr)
 	}
-	return svcbin.Flags(t, filepath.Join(flagsBin, svc))
+	return system.Flags(t, filepath.Join(flagsBin, svc))
 }

@@ -19,7 +19,7 @@ import (
 	"syscall"
 	"time"
 
-	"xii/deployments/local"
+	"xii/deployments/system"
 	"xii/libs/envflag"
 )
 
@@ -50,7 +50,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil || (base.Scheme != "postgres" && base.Scheme != "postgresql") {
 		return errors.New("postgres-url: must be a postgres:// URL")
 	}
-	cfg := local.Config{
+	cfg := system.Config{
 		Bin:      filepath.Join(*root, *bin),
 		StateDir: filepath.Join(*root, *state),
 		DatabaseURL: func(name string) string {
@@ -58,7 +58,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			u.Path = "/" + map[string]string{"blue": "xii_survey_blue", "red": "xii_survey_red", "aggregate": "xii_aggregate"}[name]
 			return u.String()
 		},
-		Ports: local.DefaultPorts(),
+		Ports: system.DefaultPorts(),
 		Log:   stdout,
 	}
 	if *jaeger {
@@ -69,7 +69,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		cfg.JaegerConfig = filepath.Join(*root, "observability", "jaeger", "config.yaml")
 	}
 	start := time.Now()
-	sys, err := local.Start(ctx, cfg)
+	sys, err := system.Start(ctx, cfg)
 	if err != nil {
 		return err
 	}

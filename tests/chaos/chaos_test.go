@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"xii/deployments/system"
 	"xii/libs/launch"
 )
 
@@ -50,10 +51,8 @@ func setup(m *testing.M) (int, error) {
 		return 1, err
 	}
 	defer os.RemoveAll(bin)
-	for _, svc := range []string{"survey-svc", "aggregator-svc", "dashboard-svc"} {
-		if _, err := launch.Build(ctx, root, bin, "xii/"+svc+"/cmd/"+svc); err != nil {
-			return 1, err
-		}
+	if _, err := system.BuildServices(ctx, root, bin); err != nil {
+		return 1, err
 	}
 	return m.Run(), nil
 }

@@ -1,8 +1,11 @@
-// Package local runs the whole of xii on one machine as local processes:
-// an embedded etcd, Jaeger, survey-svc blue and red, the aggregator and the
-// dashboard, against an existing PostgreSQL. `make run` and the end-to-end
-// tests both start the system through it.
-package local
+// Package system builds and starts xii: the service binaries, as `make
+// build` does (BuildServices, MakeBuildCommand), what their command lines
+// accept (Flags), and the whole system on one machine as local processes
+// (Start): an embedded etcd, Jaeger, survey-svc blue and red, the
+// aggregator and the dashboard, against an existing PostgreSQL. `make run`,
+// the end-to-end and fault-injection tests and the deployment checks all
+// build and start the system through it; processes are run by libs/launch.
+package system
 
 import (
 	"context"

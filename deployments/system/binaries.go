@@ -1,42 +1,44 @@
-// Package svcbin builds the xii service binaries with the command `make
-// build` uses and reads what their command lines accept. The deployment
-// tests check compose files and Kubernetes manifests against the programs
-// themselves, never against a copy of their flags, and the deployments
-// module imports no service code.
-package svcbin
+package system
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"xii/libs/launch"
 )
 
 // Services are the xii service commands, each at ./<name>/cmd/<name>.
 var Services = []string{"survey-svc", "aggregator-svc", "dashboard-svc"}
 
-// Root returns the repository root: the nearest directory above the
-// working directory that holds go.work.
+// Root returns the repository root, the workspace's (launch.Root), or
+// fails tb.
 func Root(tb testing.TB) string {
 	tb.Helper()
-	dir, err := os.Getwd()
+	root, err := launch.Root(tb.Context())
 	if err != nil {
 		tb.Fatal(err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir
+	return root
+}
+
+// BuildServices builds every service of the workspace at root into dir
+// and returns each binary's path by service name.
+func BuildServices(ctx context.Context, root, dir string) (map[string]string, error) {
+	bins := make(map[string]string, len(Services))
+	for _, svc := range Services {
+		bin, err := launch.Build(ctx, root, dir, "xii/"+svc+"/cmd/"+svc)
+		if err != nil {
+			return nil, err
 		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("no go.work above the working directory")
-		}
-		dir = parent
+		bins[svc] = bin
 	}
+	return bins, nil
 }
 
 // Flag is one command-line flag of a service, as its -h shows it.
@@ -46,10 +48,11 @@ type Flag struct {
 	Default string // the default as -h prints it, unquoted; "" if none is shown
 }
 
-// Build runs cmd, a build command already evaluated for one service, in
-// dir (the repository root or a copy of an image's build context), with its
-// output redirected into outDir.
-func Build(dir, outDir string, cmd Command) error {
+// BuildAsMake runs cmd, the Makefile's build command already evaluated for
+// one service (MakeBuildCommand, Eval), in dir (the repository root or a
+// copy of an image's build context), with its output redirected into
+// outDir.
+func BuildAsMake(dir, outDir string, cmd Command) error {
 	cmd = cmd.WithOutputDir(outDir)
 	c := exec.Command(cmd.Args[0], cmd.Args[1:]...)
 	c.Dir, c.Env = dir, append(os.Environ(), cmd.Env...)

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"xii/deployments/local"
+	"xii/deployments/system"
 )
 
 // cmdUp starts a system to measure, isolated from any other on the
@@ -35,7 +35,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	if *lifetime <= 0 {
 		return errors.New("-for: must be positive")
 	}
-	cfg := local.Config{Bin: filepath.Join(*root, *bin), Log: io.Discard, Env: map[string][]string{}}
+	cfg := system.Config{Bin: filepath.Join(*root, *bin), Log: io.Discard, Env: map[string][]string{}}
 	if !*coalesce {
 		cfg.Env["aggregator"] = []string{"XII_COALESCE=false"}
 	}
@@ -74,7 +74,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	cfg.DatabaseURL = func(name string) string { return dbs[name] }
 
 	start := time.Now()
-	sys, err := local.Start(ctx, cfg)
+	sys, err := system.Start(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -96,17 +96,17 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 }
 
 // freePorts returns distinct free ports for a whole system.
-func freePorts() (local.Ports, error) {
+func freePorts() (system.Ports, error) {
 	var ps [11]int
 	for i := range ps {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return local.Ports{}, fmt.Errorf("free port: %w", err)
+			return system.Ports{}, fmt.Errorf("free port: %w", err)
 		}
 		defer ln.Close() // held until all are chosen, so they differ
 		ps[i] = ln.Addr().(*net.TCPAddr).Port
 	}
-	return local.Ports{
+	return system.Ports{
 		Dashboard: ps[0], Blue: ps[1], Red: ps[2], Aggregator: ps[3], Etcd: ps[4], EtcdPeer: ps[5],
 		JaegerOTLPGRPC: ps[6], JaegerOTLPHTTP: ps[7], JaegerQuery: ps[8], JaegerQueryGRPC: ps[9], JaegerHealth: ps[10],
 	}, nil

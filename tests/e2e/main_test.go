@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"xii/deployments/local"
+	"xii/deployments/system"
 	"xii/libs/launch"
 	"xii/testkit/pgtest"
 )
@@ -45,10 +45,8 @@ func setup(m *testing.M) (int, error) {
 		return 1, err
 	}
 	defer os.RemoveAll(bin)
-	for _, svc := range []string{"survey-svc", "aggregator-svc", "dashboard-svc"} {
-		if _, err := launch.Build(ctx, root, bin, "xii/"+svc+"/cmd/"+svc); err != nil {
-			return 1, err
-		}
+	if _, err := system.BuildServices(ctx, root, bin); err != nil {
+		return 1, err
 	}
 	// The first build of Jaeger takes minutes; later ones come from the
 	// build cache.
@@ -63,7 +61,7 @@ func setup(m *testing.M) (int, error) {
 }
 
 // freePorts returns a Ports of distinct free ports.
-func freePorts(t *testing.T) local.Ports {
+func freePorts(t *testing.T) system.Ports {
 	t.Helper()
 	var ps [11]int
 	var lns []net.Listener
@@ -78,20 +76,20 @@ func freePorts(t *testing.T) local.Ports {
 	for _, ln := range lns {
 		ln.Close()
 	}
-	return local.Ports{
+	return system.Ports{
 		Dashboard: ps[0], Blue: ps[1], Red: ps[2], Aggregator: ps[3], Etcd: ps[4], EtcdPeer: ps[5],
 		JaegerOTLPGRPC: ps[6], JaegerOTLPHTTP: ps[7], JaegerQuery: ps[8], JaegerQueryGRPC: ps[9], JaegerHealth: ps[10],
 	}
 }
 
 // config returns a launcher config with fresh databases and free ports.
-func config(t *testing.T, withJaeger bool) local.Config {
+func config(t *testing.T, withJaeger bool) system.Config {
 	t.Helper()
 	dbs := map[string]string{}
 	for _, name := range []string{"blue", "red", "aggregate"} {
 		dbs[name] = pgtest.NewDatabase(t)
 	}
-	cfg := local.Config{
+	cfg := system.Config{
 		Bin:         bin,
 		StateDir:    t.TempDir(),
 		DatabaseURL: func(name string) string { return dbs[name] },
@@ -107,10 +105,10 @@ func config(t *testing.T, withJaeger bool) local.Config {
 }
 
 // startSystem starts a whole system for t and stops it when t ends.
-func startSystem(t *testing.T, withJaeger bool) *local.System {
+func startSystem(t *testing.T, withJaeger bool) *system.System {
 	t.Helper()
 	cfg := config(t, withJaeger)
-	s, err := local.Start(context.Background(), cfg)
+	s, err := system.Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package svcbin
+package system
 
 import (
 	"os"

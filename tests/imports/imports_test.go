@@ -17,6 +17,9 @@ import (
 var (
 	serviceModules = []string{"xii/survey-svc", "xii/aggregator-svc", "xii/dashboard-svc"}
 	sharedModules  = []string{"xii/libs", "xii/observability"}
+	// testModule holds test-only helpers: any module's tests may import
+	// it, no production code.
+	testModule = "xii/testkit"
 
 	// domainPackages hold domain code only: the syncer makes the freshness
 	// guarantee and reaches providers and the store through interfaces.
@@ -100,7 +103,11 @@ func TestModuleImports(t *testing.T) {
 				continue
 			}
 			to := modules[i]
+			isTest := strings.HasSuffix(f.path, "_test.go")
 			switch {
+			case to == testModule && !isTest:
+				t.Errorf("%s imports %s: only tests import the test helpers", f.path, imp)
+			case to == testModule:
 			case slices.Contains(serviceModules, f.module) && !slices.Contains(sharedModules, to):
 				t.Errorf("%s imports %s: a service imports only xii/libs and xii/observability of the other modules", f.path, imp)
 			case slices.Contains(sharedModules, f.module) && slices.Contains(serviceModules, to):

@@ -8,14 +8,14 @@ import (
 	"syscall"
 	"testing"
 
-	"xii/deployments/local"
+	"xii/deployments/system"
 )
 
 // TestLauncherStopsEverything: after Stop no process is left and every
 // port is free again.
 func TestLauncherStopsEverything(t *testing.T) {
 	cfg := config(t, true)
-	s, err := local.Start(context.Background(), cfg)
+	s, err := system.Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestLauncherRefusesATakenPort(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	s, err := local.Start(context.Background(), cfg)
+	s, err := system.Start(context.Background(), cfg)
 	if err == nil {
 		s.Stop()
 		t.Fatal("Start succeeded with the aggregator's port taken")
@@ -74,7 +74,7 @@ func TestLauncherRefusesATakenPort(t *testing.T) {
 func TestLauncherNeedsPostgres(t *testing.T) {
 	cfg := config(t, false)
 	cfg.DatabaseURL = func(string) string { return "postgres://postgres@127.0.0.1:1/xii?sslmode=disable" }
-	if _, err := local.Start(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "PostgreSQL unreachable at 127.0.0.1:1") {
+	if _, err := system.Start(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "PostgreSQL unreachable at 127.0.0.1:1") {
 		t.Fatalf("Start() = %v, want PostgreSQL unreachable", err)
 	}
 }
