@@ -22,7 +22,9 @@ func (k Key) String() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// ParseKey decodes a cursor made by Key.String. Errors wrap ErrInvalid.
+// ParseKey decodes a cursor made by Key.String. A cursor is the client's
+// to send, so every field is checked as a record's would be (text, no
+// NUL, bounded); its time is read in UTC. Errors wrap ErrInvalid.
 func ParseKey(s string) (*Key, error) {
 	malformed := xiiapi.Invalidf("cursor: malformed; pass next_cursor from a previous page unchanged")
 	if len(s) > xiiapi.MaxCursorLen {
@@ -35,8 +37,10 @@ func ParseKey(s string) (*Key, error) {
 	var k keyJSON
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&k); err != nil || k.T.IsZero() || k.P == "" || k.I == "" {
+	if err := dec.Decode(&k); err != nil || k.T.IsZero() ||
+		checkString("provider", k.P, MaxProviderNameLen, true) != nil || checkString("provider id", k.I, MaxProviderIDLen, true) != nil ||
+		len(k.I) > MaxProviderIDLen {
 		return nil, malformed
 	}
-	return &Key{CreatedAt: k.T, Provider: k.P, ProviderID: k.I}, nil
+	return &Key{CreatedAt: k.T.UTC(), Provider: k.P, ProviderID: k.I}, nil
 }

@@ -36,11 +36,13 @@ type Page struct {
 // because external providers send richer answers than survey-svc allows.
 const (
 	MaxProviderIDLen = 128 // bytes
-	MaxSurveyLen     = 64  // characters, as the rest
-	MaxTextLen       = 4096
-	MaxDeviceLen     = 64
-	MaxLocationLen   = 128
-	MaxAnswersBytes  = 64 << 10
+	// MaxProviderNameLen bounds a provider's name, as discovery does.
+	MaxProviderNameLen = 64
+	MaxSurveyLen       = 64 // characters, as the rest
+	MaxTextLen         = 4096
+	MaxDeviceLen       = 64
+	MaxLocationLen     = 128
+	MaxAnswersBytes    = 64 << 10
 	// MaxCursorLen bounds the cursor stored with each page.
 	MaxCursorLen = 1024
 )

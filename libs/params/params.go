@@ -52,7 +52,9 @@ func Int(v url.Values, name string, lo, hi int) (int, error) {
 	return n, nil
 }
 
-// Time reads parameter name as an RFC 3339 time; absent, it is zero.
+// Time reads parameter name as an RFC 3339 time, in UTC: an offset is only
+// how the instant was written, and the stores refuse some (PostgreSQL takes
+// none beyond ±15:59). Absent, it is zero.
 func Time(v url.Values, name string) (time.Time, error) {
 	if !v.Has(name) {
 		return time.Time{}, nil
@@ -61,5 +63,5 @@ func Time(v url.Values, name string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%s: must be an RFC 3339 time such as 2026-01-02T15:04:05Z", name)
 	}
-	return t, nil
+	return t.UTC(), nil
 }

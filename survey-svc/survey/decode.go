@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -20,7 +21,10 @@ const maxQueryBytes = 2048
 var exportParams = []string{"after", "rescan", "limit", "survey", "device", "location"}
 
 // DecodeNewResponse parses a submitted response strictly: valid UTF-8, one
-// JSON object, no unknown fields, nothing after it. Errors wrap ErrInvalid.
+// JSON object, no unknown fields, no key given twice at any depth, field
+// names exactly as documented (encoding/json alone would take "TEXT" for
+// text, and the last of two equal keys), nothing after it. Errors wrap
+// ErrInvalid.
 func DecodeNewResponse(body []byte) (NewResponse, error) {
 	if !utf8.Valid(body) {
 		return NewResponse{}, invalidf("body: not valid UTF-8")
@@ -34,7 +38,67 @@ func DecodeNewResponse(body []byte) (NewResponse, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return NewResponse{}, invalidf("body: unexpected data after the JSON object")
 	}
+	if err := checkKeys(body, newResponseFields); err != nil {
+		return NewResponse{}, invalidf("body: %v", err)
+	}
 	return nr, nil
+}
+
+// newResponseFields are NewResponse's JSON names.
+var newResponseFields = []string{"survey", "text", "device", "location", "answers"}
+
+// checkKeys walks the valid JSON text b and refuses an object that has a
+// key twice, at any depth, and a key of the outermost object that is not
+// exactly one of fields.
+func checkKeys(b []byte, fields []string) error {
+	type object struct {
+		keys    map[string]bool
+		wantKey bool
+	}
+	var stack []*object // nil entries are arrays
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // io.EOF; b has been decoded once already
+		}
+		var top *object
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if key, ok := tok.(string); ok && top != nil && top.wantKey {
+			switch {
+			case top.keys[key]:
+				return fmt.Errorf("key %q given twice", key)
+			case len(stack) == 1 && !slices.Contains(fields, key):
+				if i := slices.IndexFunc(fields, func(f string) bool { return strings.EqualFold(f, key) }); i >= 0 {
+					return fmt.Errorf("unknown field %q; names are case-sensitive: %q", key, fields[i])
+				}
+				return fmt.Errorf("unknown field %q", key)
+			}
+			top.keys[key], top.wantKey = true, false
+			continue
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &object{keys: map[string]bool{}, wantKey: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, nil)
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			if len(stack) > 0 {
+				top = stack[len(stack)-1]
+			} else {
+				top = nil
+			}
+		}
+		if top != nil { // a value of top ended: a key comes next
+			top.wantKey = true
+		}
+	}
 }
 
 func describeJSONError(err error) string {

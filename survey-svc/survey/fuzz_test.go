@@ -1,7 +1,10 @@
 package survey
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"slices"
 	"testing"
 )
 
@@ -13,6 +16,8 @@ func FuzzDecodeNewResponse(f *testing.F) {
 		`{"text":"request: 01 to blue survey","device":"x","location":"y"}`,
 		`{"text":"t","device":"d","location":"l","survey":"s","answers":{"a":[1,2]}}`,
 		`{"text":"t"}{}`, `[]`, `null`, `{"answers":null}`, "{\"text\":\"\xff\"}", ``,
+		`{"text":"a","text":"b","device":"d","location":"l"}`, `{"TEXT":"a","device":"d","location":"l"}`,
+		`{"text":"a","device":"d","location":"l","answers":{"q":[{"x":1,"x":2}]}}`,
 	} {
 		f.Add([]byte(seed))
 	}
@@ -23,6 +28,11 @@ func FuzzDecodeNewResponse(f *testing.F) {
 				t.Fatalf("DecodeNewResponse error %v does not wrap ErrInvalid", err)
 			}
 			return
+		}
+		if keys := topLevelKeys(t, body); len(keys) != len(slices.Compact(slices.Sorted(slices.Values(keys)))) {
+			t.Fatalf("accepted a key twice: %v", keys)
+		} else if i := slices.IndexFunc(keys, func(k string) bool { return !slices.Contains(newResponseFields, k) }); i >= 0 {
+			t.Fatalf("accepted the field %q", keys[i])
 		}
 		nr.Normalize()
 		if err := nr.Validate(); err != nil {
@@ -60,4 +70,37 @@ func FuzzParseExportQuery(f *testing.F) {
 			t.Fatalf("accepted cursor does not round-trip: %v", err)
 		}
 	})
+}
+
+// topLevelKeys lists the keys of the JSON object body, as written and in
+// order, duplicates included.
+func topLevelKeys(t *testing.T, body []byte) []string {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(body, &raw); err != nil {
+		t.Fatalf("accepted %q, which is no JSON object: %v", body, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var keys []string
+	depth := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return keys
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+			continue
+		}
+		if k, ok := tok.(string); ok && depth == 1 {
+			keys = append(keys, k)
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return keys
+			}
+		}
+	}
 }

@@ -12,11 +12,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -124,7 +126,10 @@ type apiProbe struct {
 	query, contentType, body string
 	token                    string // the export token the service runs with; the probe sends none
 	repoErr                  error
-	notReady                 bool
+	// bodyErr, when set, is what reading the body fails with after body:
+	// os.ErrDeadlineExceeded is how a server's read deadline shows.
+	bodyErr  error
+	notReady bool
 	// offSpec: the description itself rejects the request, so
 	// ValidateRequest must fail. (An unknown query parameter is a 400 by
 	// the description's prose only: openapi3filter lets it pass.)
@@ -149,6 +154,7 @@ func apiProbes(example string) map[string]apiProbe {
 		for status, pr := range map[int]apiProbe{
 			201: {body: example},
 			400: {body: `{"text":"t"}`, offSpec: true},
+			408: {body: `{"text":`, bodyErr: os.ErrDeadlineExceeded, offSpec: true}, // a body never read whole validates neither
 			413: {body: `{"text":"` + strings.Repeat("a", 2048) + `","device":"d","location":"l"}`},
 			415: {body: example, contentType: "text/plain", offSpec: true},
 			500: {body: example, repoErr: errors.New("database down")},
@@ -199,7 +205,11 @@ func apiRequest(method, route string, pr apiProbe) *http.Request {
 	if pr.query != "" {
 		target += "?" + pr.query
 	}
-	req := httptest.NewRequest(method, target, strings.NewReader(pr.body))
+	var body io.Reader = strings.NewReader(pr.body)
+	if pr.bodyErr != nil {
+		body = io.MultiReader(body, iotest.ErrReader(pr.bodyErr))
+	}
+	req := httptest.NewRequest(method, target, body)
 	if pr.contentType != "" {
 		req.Header.Set("Content-Type", pr.contentType)
 	}

@@ -2,12 +2,12 @@ package survey
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -15,6 +15,7 @@ import (
 	kithttp "github.com/go-kit/kit/transport/http"
 
 	"xii/libs/httpjson"
+	"xii/libs/httpserver"
 )
 
 // DefaultMaxBodyBytes bounds a submitted response's request body.
@@ -33,6 +34,7 @@ type HTTPOptions struct {
 // Transport errors, mapped with the domain errors in statusOf.
 var (
 	errBodyTooLarge     = errors.New("request body too large")
+	errBodyTimeout      = errors.New("request body not received in time")
 	errUnsupportedMedia = errors.New("content type must be application/json")
 	errNotFound         = errors.New("no such route")
 	errMethodNotAllowed = errors.New("method not allowed")
@@ -105,18 +107,13 @@ func routes(submit, export http.Handler) []route {
 
 func decodeSubmitRequest(maxBody int64) kithttp.DecodeRequestFunc {
 	return func(_ context.Context, r *http.Request) (any, error) {
-		if ct := r.Header.Get("Content-Type"); ct != "" {
-			mt, _, err := mime.ParseMediaType(ct)
-			if err != nil || mt != "application/json" {
-				return nil, errUnsupportedMedia
-			}
+		// Required, so that a browser form cannot post here cross-site.
+		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+			return nil, errUnsupportedMedia
 		}
 		body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
 		if err != nil {
-			if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-				return nil, fmt.Errorf("%w: limit is %d bytes", errBodyTooLarge, maxBody)
-			}
-			return nil, fmt.Errorf("read body: %w", err)
+			return nil, bodyError(err, maxBody)
 		}
 		nr, err := DecodeNewResponse(body)
 		if err != nil {
@@ -124,6 +121,20 @@ func decodeSubmitRequest(maxBody int64) kithttp.DecodeRequestFunc {
 		}
 		return SubmitRequest{Response: nr}, nil
 	}
+}
+
+// bodyError says why a request body could not be read, all of them the
+// client's doing: too large, too slow (the server's read deadline passed),
+// or cut short or malformed on the wire (a truncated body, bad chunked
+// encoding).
+func bodyError(err error, maxBody int64) error {
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return fmt.Errorf("%w: limit is %d bytes", errBodyTooLarge, maxBody)
+	}
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+		return errBodyTimeout
+	}
+	return invalidf("body: cut short or malformed on the wire")
 }
 
 func encodeSubmitResponse(logger *slog.Logger) kithttp.EncodeResponseFunc {
@@ -172,10 +183,10 @@ func requireToken(token string, logger *slog.Logger, next http.Handler) http.Han
 	if token == "" {
 		return next
 	}
-	want := []byte("Bearer " + token)
+	matches := httpserver.TokenMatcher(token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := []byte(r.Header.Get("Authorization"))
-		if subtle.ConstantTimeCompare(got, want) != 1 {
+		sent, ok := httpserver.BearerToken(r.Header.Get("Authorization"))
+		if !matches(sent) || !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="xii-export"`)
 			errorEncoder(logger)(r.Context(), ErrUnauthorized, w)
 			return
@@ -193,6 +204,8 @@ func statusOf(err error) (status int, code string) {
 		return http.StatusUnauthorized, "unauthorized"
 	case errors.Is(err, errBodyTooLarge):
 		return http.StatusRequestEntityTooLarge, "body_too_large"
+	case errors.Is(err, errBodyTimeout):
+		return http.StatusRequestTimeout, "request_timeout"
 	case errors.Is(err, errUnsupportedMedia):
 		return http.StatusUnsupportedMediaType, "unsupported_media_type"
 	case errors.Is(err, errNotFound):

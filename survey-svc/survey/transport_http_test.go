@@ -52,7 +52,10 @@ func TestSubmitRoutes(t *testing.T) {
 	}{
 		{"seed alias", "/api/v1/reporter", "application/json", ok, 201, `"text":"request: 01 to blue survey"`},
 		{"responses", "/api/v1/responses", "application/json; charset=utf-8", ok, 201, `"survey":"default"`},
-		{"no content type", "/api/v1/responses", "", ok, 201, `"device":"x"`},
+		{"no content type", "/api/v1/responses", "", ok, 415, `"code":"unsupported_media_type"`},
+		{"duplicate key", "/api/v1/responses", "application/json", `{"text":"a","text":"b","device":"d","location":"l"}`, 400, `key \"text\" given twice`},
+		{"duplicate answer key", "/api/v1/responses", "application/json", `{"text":"a","device":"d","location":"l","answers":{"q":1,"q":2}}`, 400, `key \"q\" given twice`},
+		{"key in other case", "/api/v1/responses", "application/json", `{"TEXT":"a","device":"d","location":"l"}`, 400, `names are case-sensitive`},
 		{"with answers", "/api/v1/responses", "application/json", `{"text":"t","device":"d","location":"l","survey":"nps","answers":{"score":9}}`, 201, `"answers":{"score":9}`},
 		{"form content type", "/api/v1/responses", "application/x-www-form-urlencoded", ok, 415, `"code":"unsupported_media_type"`},
 		{"missing field", "/api/v1/responses", "application/json", `{"text":"t","device":"d"}`, 400, `location: required`},
@@ -161,6 +164,8 @@ func TestExportToken(t *testing.T) {
 		{"wrong", "Bearer nope", 401},
 		{"not bearer", "Basic s3cret", 401},
 		{"right", "Bearer s3cret", 200},
+		{"scheme in any case, as every API", "bearer s3cret", 200},
+		{"another scheme", "Basic s3cret", 401},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := http.Header{}

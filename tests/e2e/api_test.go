@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -154,6 +155,23 @@ func TestFiltersLimitAndPagination(t *testing.T) {
 	for _, g := range stats.Groups {
 		if g.Count != want[g.Key["device"]+"/"+g.Key["location"]] {
 			t.Fatalf("stats group %v = %d, want %d", g.Key, g.Count, want[g.Key["device"]+"/"+g.Key["location"]])
+		}
+	}
+
+	// What a client sends is a 4xx or an answer, never a 5xx: an offset
+	// PostgreSQL refuses (beyond ±15:59), and a forged cursor with a NUL.
+	nul := base64.RawURLEncoding.EncodeToString([]byte(`{"t":"2026-01-01T00:00:00Z","p":"blue\u0000","i":"1"}`))
+	for _, tt := range []struct {
+		query  string
+		status int
+	}{
+		{"/api/v1/responses?since=2026-01-01T00:00:00%2B23:59&survey=nps", 200},
+		{"/api/v1/responses?until=2999-01-01T00:00:00-23:59&survey=nps", 200},
+		{"/api/v1/stats?since=2026-01-01T00:00:00%2B23:59&group_by=device", 200},
+		{"/api/v1/responses?cursor=" + nul, 400},
+	} {
+		if status, _, b, err := call("GET", s.URL("dashboard")+tt.query, "", "", nil); err != nil || status != tt.status {
+			t.Errorf("GET %s: %d %s (%v), want %d", tt.query, status, b, err, tt.status)
 		}
 	}
 }
