@@ -69,7 +69,8 @@ func TestChain(t *testing.T) {
 		{"Request-Timeout header", "/api/v1/stats?group_by=device", http.Header{"Request-Timeout": {"700ms"}}, fake.answerPage, 200, `"total":1`, "true", 700 * time.Millisecond},
 		{"incomplete sync", "/api/v1/responses", nil, incomplete, 200, `"red":{"status":"timeout"`, "false", dashboard.DefaultTimeout},
 		{"hung aggregator", "/api/v1/responses?timeout=300ms", nil, fake.hang, 504, `"code":"timeout"`, "false", 300 * time.Millisecond},
-		{"aggregator failing", "/api/v1/reporter", nil, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }, 503, `"code":"aggregator_unavailable"`, "false", dashboard.DefaultTimeout},
+		{"aggregator failing", "/api/v1/reporter", nil, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }, 502, `"code":"bad_gateway"`, "false", dashboard.DefaultTimeout},
+		{"aggregator draining", "/api/v1/reporter", nil, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) }, 503, `"code":"aggregator_unavailable"`, "false", dashboard.DefaultTimeout},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -92,6 +92,29 @@ func TestClientErrorsAreNotRetried(t *testing.T) {
 	}
 }
 
+// TestInternalErrorsAreNotRetried: a replica that fails on a request with
+// a 500 fails the same way on the next replica (the same input, the same
+// store), so the call is not repeated; the client's answer is a 502.
+func TestInternalErrorsAreNotRetried(t *testing.T) {
+	c, register := newTestClient(t, Config{})
+	a, b := newFake(t, "a"), newFake(t, "b")
+	fail := func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusInternalServerError, "", map[string]string{"error": "Internal Server Error", "code": "internal"})
+	}
+	a.set(fail)
+	b.set(fail)
+	register("a", a.URL)
+	register("b", b.URL)
+	waitReplicas(t, c, 2)
+	_, err := c.Responses(t.Context(), dashboard.Query{})
+	if !errors.Is(err, dashboard.ErrBadGateway) {
+		t.Fatalf("error %v, want ErrBadGateway", err)
+	}
+	if n := a.count() + b.count(); n != 1 {
+		t.Fatalf("a request that failed with a 500 was sent %d times, want once", n)
+	}
+}
+
 func TestAllReplicasDown(t *testing.T) {
 	c, register := newTestClient(t, Config{Attempts: 3})
 	a, b := newFake(t, "a"), newFake(t, "b")

@@ -30,7 +30,10 @@ func (e retryable) Unwrap() error { return e.err }
 //
 //	invalid_request   ErrInvalid, with the aggregator's message
 //	timeout           ErrTimeout: it used the whole deadline it was given
-//	any other 5xx     ErrUnavailable, retryable
+//	500               ErrBadGateway, not retried: the replica failed on this
+//	                  request, and another would fail the same way
+//	any other 5xx     ErrUnavailable, retryable (a proxy's 502, a draining
+//	                  replica's 503)
 //	anything else     ErrBadGateway: the two disagree about the API
 func statusError(r *http.Response) error {
 	var body httpjson.ErrorBody
@@ -43,6 +46,8 @@ func statusError(r *http.Response) error {
 		return upstreamInvalid{body.Error}
 	case body.Code == xiiapi.CodeTimeout:
 		return fmt.Errorf("%w: status %d: %s", dashboard.ErrTimeout, r.StatusCode, body.Error)
+	case r.StatusCode == http.StatusInternalServerError:
+		return fmt.Errorf("%w: status %d: %s", dashboard.ErrBadGateway, r.StatusCode, body.Error)
 	case r.StatusCode >= 500:
 		return retryable{fmt.Errorf("%w: status %d: %s", dashboard.ErrUnavailable, r.StatusCode, body.Error)}
 	}

@@ -36,7 +36,7 @@ func TestAnswers(t *testing.T) {
 		{"rejected", 400, "application/json", "", `{"error":"invalid request: cursor: malformed","code":"invalid_request"}`, dashboard.ErrInvalid, false},
 		{"not found", 404, "application/json", "", `{"error":"no such route","code":"not_found"}`, dashboard.ErrBadGateway, false},
 		{"unauthorized", 401, "text/plain", "", `nope`, dashboard.ErrBadGateway, false},
-		{"internal", 500, "application/json", "", `{"error":"Internal Server Error","code":"internal"}`, dashboard.ErrUnavailable, false},
+		{"internal", 500, "application/json", "", `{"error":"Internal Server Error","code":"internal"}`, dashboard.ErrBadGateway, false},
 		{"bad gateway", 502, "text/plain", "", `proxy error`, dashboard.ErrUnavailable, false},
 		{"timed out", 504, "application/json", "false", `{"error":"Gateway Timeout","code":"timeout"}`, dashboard.ErrTimeout, false},
 	}
