@@ -2,6 +2,7 @@ package aggregate
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"xii/libs/xiiapi"
 )
@@ -170,7 +172,10 @@ func TestBadRequests(t *testing.T) {
 }
 
 func FuzzParseQuery(f *testing.F) {
-	for _, s := range []string{"device=iOS&location=Germany&limit=50", "since=2026-01-01T00:00:00Z", "cursor=e30", "limit=-1", "%zz"} {
+	nul := base64.RawURLEncoding.EncodeToString([]byte(`{"t":"2026-01-01T00:00:00Z","p":"a\u0000","i":"1"}`))
+	offset := base64.RawURLEncoding.EncodeToString([]byte(`{"t":"2026-01-01T00:00:00+23:59","p":"a","i":"1"}`))
+	for _, s := range []string{"device=iOS&location=Germany&limit=50", "since=2026-01-01T00:00:00Z", "cursor=e30", "limit=-1", "%zz",
+		"since=2026-01-01T00:00:00%2B23:59", "until=9999-12-31T23:59:59-23:59", "cursor=" + nul, "cursor=" + offset} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
@@ -185,7 +190,18 @@ func FuzzParseQuery(f *testing.F) {
 		if q.Limit < 0 || q.Limit > MaxLimit {
 			t.Fatalf("accepted limit %d", q.Limit)
 		}
+		// What reaches the store is what it can hold: times in UTC, text
+		// without NUL.
+		for _, tm := range []time.Time{q.Filter.Since, q.Filter.Until} {
+			if !tm.IsZero() && tm.Location() != time.UTC {
+				t.Fatalf("accepted a time in %v", tm.Location())
+			}
+		}
 		if q.After != nil {
+			if q.After.CreatedAt.Location() != time.UTC || strings.ContainsRune(q.After.Provider+q.After.ProviderID, 0) ||
+				!utf8.ValidString(q.After.Provider+q.After.ProviderID) {
+				t.Fatalf("accepted cursor %+v", q.After)
+			}
 			if k, err := ParseKey(q.After.String()); err != nil || !k.CreatedAt.Equal(q.After.CreatedAt) {
 				t.Fatalf("cursor does not round-trip: %v", err)
 			}

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"errors"
 	"testing"
+	"time"
 	"xii/libs/xiiapi"
 )
 
@@ -15,6 +16,7 @@ func FuzzParseQuery(f *testing.F) {
 		"", "device=iOS&location=Germany&limit=50", "limit=0", "limit=1&limit=2", "a=%zz",
 		"since=2026-01-01T00:00:00Z&until=2026-01-02T00:00:00%2B01:00", "cursor=eyJ0IjoxfQ",
 		"cursor=*", "location=%ff", "survey=a%00b", "timeout=1s", "group_by=device",
+		"since=2026-01-01T00:00:00%2B23:59", "until=0001-01-01T00:00:00-23:59", "cursor=AA", "cursor=_-_-",
 	} {
 		f.Add(seed)
 	}
@@ -28,6 +30,11 @@ func FuzzParseQuery(f *testing.F) {
 		}
 		if q.Limit < 1 || q.Limit > MaxLimit {
 			t.Fatalf("parse(%q) accepted limit %d", raw, q.Limit)
+		}
+		for _, tm := range []time.Time{q.Filter.Since, q.Filter.Until} {
+			if !tm.IsZero() && tm.Location() != time.UTC {
+				t.Fatalf("parse(%q) accepted a time in %v; the aggregator's store takes UTC", raw, tm.Location())
+			}
 		}
 		again, err := parseResponses(q.Values().Encode())
 		if err != nil {
