@@ -87,6 +87,8 @@ func NewTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 256
 	t.MaxIdleConnsPerHost = 128
+	// Under the servers' idle timeout, so the client is the one to close.
+	t.IdleConnTimeout = 20 * time.Second
 	return t
 }
 

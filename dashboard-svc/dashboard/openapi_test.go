@@ -24,6 +24,8 @@ type probe struct {
 	token    string // the token the service runs with; the probe sends none
 	aggErr   error
 	notReady bool
+	// limited: the client has used up its rate limit before the probe.
+	limited bool
 }
 
 // routeParams are the query parameters each API route accepts.
@@ -47,6 +49,7 @@ func probes() map[string]probe {
 			200: {},
 			400: {query: "colour=red"},
 			401: {token: "0123456789abcdef"},
+			429: {limited: true},
 			500: {aggErr: errors.New("boom")},
 			502: {aggErr: ErrBadGateway},
 			503: {aggErr: ErrUnavailable},
@@ -62,8 +65,16 @@ func probes() map[string]probe {
 // included, as cmd wires it.
 func probeServer(pr probe) http.Handler {
 	agg := &stubAggregator{page: samplePage(), stats: Stats{Groups: []Group{{Key: map[string]string{"device": "iOS"}, Count: 2}}, Total: 2, Sync: samplePage().Sync}, err: pr.aggErr}
+	opts := HTTPOptions{Token: pr.token}
+	if pr.limited {
+		opts.RateLimit = httpserver.RateLimit{PerSecond: 1e-6, Burst: 1}
+	}
+	api := newHandler(agg, opts)
+	if pr.limited { // the one request of the burst, from the probe's address
+		api.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", apiHost+"/api/v1/responses", nil))
+	}
 	return httpserver.New(httpserver.Routes{
-		API: newHandler(agg, HTTPOptions{Token: pr.token}),
+		API: api,
 		Metrics: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 			w.Write([]byte("# no metrics in this test\n"))

@@ -10,6 +10,7 @@ import (
 
 	"xii/libs/deadline"
 	"xii/libs/httpjson"
+	"xii/libs/httpserver"
 	"xii/libs/xiiapi"
 	"xii/libs/xiiapi/xiihttp"
 )
@@ -27,6 +28,9 @@ type HTTPOptions struct {
 	Deadlines Deadlines
 	// Logger receives errors the client only sees as a short message.
 	Logger *slog.Logger
+	// RateLimit limits each client's requests, before the token is
+	// checked; zero means none.
+	RateLimit httpserver.RateLimit
 }
 
 // NewHTTPHandler returns the routes of the public API, on an
@@ -51,8 +55,9 @@ func NewHTTPHandler(e Endpoints, opts HTTPOptions) *http.ServeMux {
 		"/api/v1/reporter":  kithttp.NewServer(deadline.Endpoint(e.Responses), dec.responses(reporterParams), encodeReporter(encodeError), serverOpts...),
 	}
 	fail := func(w http.ResponseWriter, r *http.Request, err error) { encodeError(r.Context(), err, w) }
+	limit := opts.RateLimit.Middleware(fail)
 	return xiihttp.NewMux(Routes, func(rt xiihttp.Route) http.Handler {
-		return requireToken(opts.Token, fail, handlers[rt.Path])
+		return limit(requireToken(opts.Token, fail, handlers[rt.Path]))
 	}, fail)
 }
 
@@ -143,6 +148,8 @@ func statusOf(err error) (status int, code, public string) {
 	switch {
 	case errors.Is(err, errUnauthorized):
 		return http.StatusUnauthorized, xiiapi.CodeUnauthorized, ""
+	case errors.Is(err, httpserver.ErrRateLimited):
+		return http.StatusTooManyRequests, xiiapi.CodeRateLimited, ""
 	case errors.Is(err, ErrUnavailable):
 		return http.StatusServiceUnavailable, xiiapi.CodeAggregatorUnavailable, "aggregator unavailable: no replica is known or reachable; retry shortly"
 	case errors.Is(err, ErrBadGateway):

@@ -54,6 +54,9 @@ type Common struct {
 	ShutdownTimeout time.Duration
 	// LogLevel is the log level as given: debug, info, warn or error.
 	LogLevel string
+	// MaxConns caps the open connections of the service's listener; 0
+	// means half the process's open-file limit.
+	MaxConns int
 }
 
 // ParseService defines the common flags on fs, next to the service's own,
@@ -62,11 +65,15 @@ type Common struct {
 func ParseService(fs *flag.FlagSet, args []string, lookup func(string) (string, bool)) (Common, error) {
 	grace := fs.Duration("shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on shutdown")
 	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	maxConns := fs.Int("max-conns", 0, "most open connections at once; past it new ones get 503 (0: half the open-file limit)")
 	if err := Parse(fs, "XII", args, lookup); err != nil {
 		return Common{}, err
 	}
 	if fs.NArg() > 0 {
 		return Common{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
-	return Common{ShutdownTimeout: *grace, LogLevel: *level}, nil
+	if *maxConns < 0 {
+		return Common{}, fmt.Errorf("max-conns: %d is negative", *maxConns)
+	}
+	return Common{ShutdownTimeout: *grace, LogLevel: *level, MaxConns: *maxConns}, nil
 }

@@ -22,9 +22,11 @@ const (
 	readHeaderTimeout = 5 * time.Second
 	readTimeout       = 30 * time.Second
 	writeTimeout      = 2 * time.Minute
-	idleTimeout       = 2 * time.Minute
-	maxHeaderBytes    = 32 << 10
-	readyTimeout      = 2 * time.Second
+	// idleTimeout is short: an idle keep-alive connection holds a file
+	// descriptor, and a client reconnects in a round trip.
+	idleTimeout    = 30 * time.Second
+	maxHeaderBytes = 32 << 10
+	readyTimeout   = 2 * time.Second
 )
 
 // Routes are a service's handlers.
@@ -34,16 +36,35 @@ type Routes struct {
 	Ready   func(ctx context.Context) error // nil error: dependencies reachable
 }
 
-// Server is an HTTP server whose readiness turns false while it drains.
+// Server is an HTTP server whose readiness turns false while it drains,
+// and whose open connections are capped (see Serve).
 type Server struct {
 	srv      *http.Server
 	draining atomic.Bool
 	logger   *slog.Logger
+	maxConns int
+	limiter  atomic.Pointer[connLimiter] // set by Serve
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithMaxConns caps the server's open connections at n; 0 or less keeps
+// DefaultMaxConns.
+func WithMaxConns(n int) Option {
+	return func(s *Server) {
+		if n > 0 {
+			s.maxConns = n
+		}
+	}
 }
 
 // New returns a server for routes. logger receives readiness failures.
-func New(routes Routes, logger *slog.Logger) *Server {
-	s := &Server{logger: logger}
+func New(routes Routes, logger *slog.Logger, opts ...Option) *Server {
+	s := &Server{logger: logger, maxConns: DefaultMaxConns()}
+	for _, o := range opts {
+		o(s)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusOK, "ok")
@@ -63,6 +84,15 @@ func New(routes Routes, logger *slog.Logger) *Server {
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	return s
+}
+
+// Conns returns how many connections are open and how many were refused
+// at the cap so far, 0 and 0 before Serve.
+func (s *Server) Conns() (open, refused int64) {
+	if l := s.limiter.Load(); l != nil {
+		return l.active.Load(), l.refused.Load()
+	}
+	return 0, 0
 }
 
 // Handler returns the server's root handler, for tests.
@@ -106,9 +136,17 @@ func Listen(addr string) (net.Listener, error) {
 
 // Serve serves on ln until ctx is done, then stops taking requests and
 // waits up to grace for those in flight. It returns nil after a clean stop.
+//
+// At most the configured number of connections are open at once: past
+// three quarters of it idle keep-alive connections are closed, and at the
+// cap a new connection is answered 503 with Retry-After and closed, so a
+// flood of connections cannot take the file descriptors the requests being
+// served need.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
+	lim := newConnLimiter(ln, s.maxConns, s.srv.SetKeepAlivesEnabled)
+	s.limiter.Store(lim)
 	errc := make(chan error, 1)
-	go func() { errc <- s.srv.Serve(ln) }()
+	go func() { errc <- s.srv.Serve(lim) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)

@@ -130,6 +130,8 @@ type apiProbe struct {
 	// os.ErrDeadlineExceeded is how a server's read deadline shows.
 	bodyErr  error
 	notReady bool
+	// limited: the client has used up its rate limit before the probe.
+	limited bool
 	// offSpec: the description itself rejects the request, so
 	// ValidateRequest must fail. (An unknown query parameter is a 400 by
 	// the description's prose only: openapi3filter lets it pass.)
@@ -157,6 +159,7 @@ func apiProbes(example string) map[string]apiProbe {
 			408: {body: `{"text":`, bodyErr: os.ErrDeadlineExceeded, offSpec: true}, // a body never read whole validates neither
 			413: {body: `{"text":"` + strings.Repeat("a", 2048) + `","device":"d","location":"l"}`},
 			415: {body: example, contentType: "text/plain", offSpec: true},
+			429: {body: example, limited: true},
 			500: {body: example, repoErr: errors.New("database down")},
 			503: {body: example, repoErr: context.DeadlineExceeded},
 		} {
@@ -177,8 +180,18 @@ func apiServer(pr apiProbe) http.Handler {
 		mem.pingErr = errors.New("database down")
 	}
 	repo := failingRepo{memRepo: mem, err: pr.repoErr}
+	opts := HTTPOptions{MaxBodyBytes: 1024, ExportToken: pr.token}
+	if pr.limited {
+		opts.SubmitLimit = httpserver.RateLimit{PerSecond: 1e-6, Burst: 1}
+	}
+	api := NewHTTPHandler(MakeEndpoints(NewService(repo)), opts)
+	if pr.limited { // the one submission of the burst, from the probe's address
+		warm := httptest.NewRequest("POST", apiHost+"/api/v1/responses", strings.NewReader(`{"text":"t","device":"d","location":"l"}`))
+		warm.Header.Set("Content-Type", "application/json")
+		api.ServeHTTP(httptest.NewRecorder(), warm)
+	}
 	return httpserver.New(httpserver.Routes{
-		API: NewHTTPHandler(MakeEndpoints(NewService(repo)), HTTPOptions{MaxBodyBytes: 1024, ExportToken: pr.token}),
+		API: api,
 		Metrics: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 			io.WriteString(w, "# no metrics in this test\n")

@@ -29,6 +29,9 @@ type HTTPOptions struct {
 	ExportToken string
 	// Logger receives errors the client only sees as "internal error".
 	Logger *slog.Logger
+	// SubmitLimit limits each client's submissions; zero means none. The
+	// export is the aggregator's and is not limited.
+	SubmitLimit httpserver.RateLimit
 }
 
 // Transport errors, mapped with the domain errors in statusOf.
@@ -60,7 +63,10 @@ func NewHTTPHandler(e Endpoints, opts HTTPOptions) http.Handler {
 
 	mux := http.NewServeMux()
 	allow := map[string][]string{}
-	for _, r := range routes(submit, requireToken(opts.ExportToken, opts.Logger, export)) {
+	limit := opts.SubmitLimit.Middleware(func(w http.ResponseWriter, r *http.Request, err error) {
+		errorEncoder(opts.Logger)(r.Context(), err, w)
+	})
+	for _, r := range routes(limit(submit), requireToken(opts.ExportToken, opts.Logger, export)) {
 		mux.Handle(r.Method+" "+r.Path, r.handler)
 		allow[r.Path] = append(allow[r.Path], r.Method)
 	}
@@ -204,6 +210,8 @@ func statusOf(err error) (status int, code string) {
 		return http.StatusUnauthorized, "unauthorized"
 	case errors.Is(err, errBodyTooLarge):
 		return http.StatusRequestEntityTooLarge, "body_too_large"
+	case errors.Is(err, httpserver.ErrRateLimited):
+		return http.StatusTooManyRequests, "rate_limited"
 	case errors.Is(err, errBodyTimeout):
 		return http.StatusRequestTimeout, "request_timeout"
 	case errors.Is(err, errUnsupportedMedia):

@@ -34,6 +34,7 @@ type config struct {
 	MaxPageBytes    int64
 	RegisterTTL     time.Duration
 	ShutdownTimeout time.Duration
+	MaxConns        int
 	LogLevel        slog.Level
 }
 
@@ -55,7 +56,7 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 	}
 	c := config{
 		ID: *id, ListenAddr: *listen, AdvertiseURL: *advertise, PostgresURL: *pg,
-		Coalesce: *coalesce, MaxPageBytes: *maxPage, RegisterTTL: *ttl, ShutdownTimeout: common.ShutdownTimeout,
+		Coalesce: *coalesce, MaxPageBytes: *maxPage, RegisterTTL: *ttl, ShutdownTimeout: common.ShutdownTimeout, MaxConns: common.MaxConns,
 	}
 	c.EtcdEndpoints = envflag.List(*etcd)
 	if c.ProviderTokens, err = parseTokens(*tokens); err != nil {
@@ -154,6 +155,7 @@ func (c config) LogValue() slog.Value {
 		slog.Int64("max_page_bytes", c.MaxPageBytes),
 		slog.Duration("register_ttl", c.RegisterTTL),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.Int("max_conns", c.MaxConns),
 		slog.String("log_level", c.LogLevel.String()),
 	)
 }

@@ -162,6 +162,6 @@ func wire(ctx context.Context, cfg config, logger *slog.Logger, tel *observabili
 		Ready: func(ctx context.Context) error {
 			return errors.Join(store.Ping(ctx), known.Ready(ctx))
 		},
-	}, logger)
+	}, logger, httpserver.WithMaxConns(cfg.MaxConns))
 	return &app{server: server, syncer: syn, known: known, live: live, elector: elector, registrar: registrar}, nil
 }

@@ -30,6 +30,8 @@ type sourceBuilder struct {
 func newSourceBuilder(cfg config, tel *observability.Telemetry) *sourceBuilder {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = 64
+	// Under survey-svc's idle timeout, so the client is the one to close.
+	transport.IdleConnTimeout = 20 * time.Second
 	transport.ResponseHeaderTimeout = time.Minute // the request's context is the real bound
 	return &sourceBuilder{
 		client:       &http.Client{Transport: tel.Transport(transport)},

@@ -13,6 +13,7 @@ import (
 	"xii/dashboard-svc/aggregator"
 	"xii/dashboard-svc/dashboard"
 	"xii/libs/envflag"
+	"xii/libs/httpserver"
 	"xii/observability"
 )
 
@@ -34,6 +35,8 @@ type config struct {
 	Deadlines       dashboard.Deadlines
 	Attempts        int
 	ShutdownTimeout time.Duration
+	MaxConns        int
+	RateLimit       httpserver.RateLimit
 	LogLevel        slog.Level
 }
 
@@ -46,6 +49,8 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 	token := fs.String("api-token", "", "bearer token the public API requires; empty: none (demo only)")
 	def := fs.Duration("default-timeout", dashboard.DefaultTimeout, "request deadline when the caller asks for none")
 	maxT := fs.Duration("max-timeout", dashboard.MaxTimeout, "longest deadline a caller may ask for (timeout parameter or Request-Timeout header)")
+	rateLimit := fs.Float64("rate-limit", 0, "Reads per second one client (IP address) may make on average; past it 429 (0: no limit)")
+	rateBurst := fs.Int("rate-burst", 20, "Reads one client may make at once, within the rate limit")
 	attempts := fs.Int("aggregator-attempts", aggregator.DefaultAttempts, "tries of one call over different aggregator replicas, within the deadline")
 	common, err := envflag.ParseService(fs, args, lookup)
 	if err != nil {
@@ -58,7 +63,8 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 		APIToken:        *token,
 		Deadlines:       dashboard.Deadlines{Default: *def, Max: *maxT},
 		Attempts:        *attempts,
-		ShutdownTimeout: common.ShutdownTimeout,
+		ShutdownTimeout: common.ShutdownTimeout, MaxConns: common.MaxConns,
+		RateLimit: httpserver.RateLimit{PerSecond: *rateLimit, Burst: *rateBurst},
 	}
 	c.EtcdEndpoints = envflag.List(*etcd)
 	if c.LogLevel, err = observability.ParseLevel(common.LogLevel); err != nil {
@@ -69,6 +75,9 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 
 func (c config) validate() error {
 	if _, err := envflag.ListenPort(c.ListenAddr); err != nil {
+		return err
+	}
+	if err := c.RateLimit.Validate(); err != nil {
 		return err
 	}
 	if len(c.EtcdEndpoints) == 0 {
@@ -112,6 +121,9 @@ func (c config) LogValue() slog.Value {
 		slog.Duration("max_timeout", c.Deadlines.Max),
 		slog.Int("aggregator_attempts", c.Attempts),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.Int("max_conns", c.MaxConns),
+		slog.Float64("rate_limit", c.RateLimit.PerSecond),
+		slog.Int("rate_burst", c.RateLimit.Burst),
 		slog.String("log_level", c.LogLevel.String()),
 	)
 }

@@ -77,11 +77,11 @@ func wire(cfg config, logger *slog.Logger, tel *observability.Telemetry, agg *ag
 	svc = dashboard.LoggingMiddleware(logger)(svc)
 	endpoints := dashboard.MakeEndpoints(svc).Wrap(observability.EndpointSpan)
 	api := dashboard.NewHTTPHandler(endpoints, dashboard.HTTPOptions{
-		Token: cfg.APIToken, Deadlines: cfg.Deadlines, Logger: logger,
+		Token: cfg.APIToken, Deadlines: cfg.Deadlines, Logger: logger, RateLimit: cfg.RateLimit,
 	})
 	return httpserver.New(httpserver.Routes{
 		API:     tel.HTTPHandler(api),
 		Metrics: tel.MetricsHandler(),
 		Ready:   agg.Ready,
-	}, logger)
+	}, logger, httpserver.WithMaxConns(cfg.MaxConns))
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"xii/libs/envflag"
+	"xii/libs/httpserver"
 	"xii/observability"
 	"xii/survey-svc/survey"
 )
@@ -32,6 +33,8 @@ type config struct {
 	MaxBodyBytes    int64
 	RegisterTTL     time.Duration
 	ShutdownTimeout time.Duration
+	MaxConns        int
+	RateLimit       httpserver.RateLimit
 	LogLevel        slog.Level
 }
 
@@ -47,6 +50,8 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 	etcd := fs.String("etcd-endpoints", "127.0.0.1:2379", "comma-separated etcd endpoints; empty disables registration")
 	token := fs.String("export-token", "", "bearer token the export API requires; empty: none")
 	maxBody := fs.Int64("max-body-bytes", survey.DefaultMaxBodyBytes, "largest accepted request body, in bytes")
+	rateLimit := fs.Float64("rate-limit", 0, "Submissions per second one client (IP address) may make on average; past it 429 (0: no limit)")
+	rateBurst := fs.Int("rate-burst", 20, "Submissions one client may make at once, within the rate limit")
 	ttl := fs.Duration("register-ttl", 10*time.Second, "etcd lease TTL of the registration")
 	common, err := envflag.ParseService(fs, args, lookup)
 	if err != nil {
@@ -61,7 +66,8 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 		ExportToken:     *token,
 		MaxBodyBytes:    *maxBody,
 		RegisterTTL:     *ttl,
-		ShutdownTimeout: common.ShutdownTimeout,
+		ShutdownTimeout: common.ShutdownTimeout, MaxConns: common.MaxConns,
+		RateLimit: httpserver.RateLimit{PerSecond: *rateLimit, Burst: *rateBurst},
 	}
 	c.EtcdEndpoints = envflag.List(*etcd)
 	if c.LogLevel, err = observability.ParseLevel(common.LogLevel); err != nil {
@@ -72,6 +78,9 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 
 // fill derives the defaults that depend on other settings and validates.
 func (c *config) fill() error {
+	if err := c.RateLimit.Validate(); err != nil {
+		return err
+	}
 	if !namePattern.MatchString(c.Name) {
 		return errors.New("name: must be 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit")
 	}
@@ -119,6 +128,9 @@ func (c config) LogValue() slog.Value {
 		slog.Int64("max_body_bytes", c.MaxBodyBytes),
 		slog.Duration("register_ttl", c.RegisterTTL),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.Int("max_conns", c.MaxConns),
+		slog.Float64("rate_limit", c.RateLimit.PerSecond),
+		slog.Int("rate_burst", c.RateLimit.Burst),
 		slog.String("log_level", c.LogLevel.String()),
 	)
 }

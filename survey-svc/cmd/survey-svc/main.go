@@ -81,13 +81,13 @@ func wire(cfg config, logger *slog.Logger, tel *observability.Telemetry, store *
 	svc = survey.LoggingMiddleware(logger)(svc)
 	endpoints := survey.MakeEndpoints(svc).Wrap(observability.EndpointSpan)
 	api := survey.NewHTTPHandler(endpoints, survey.HTTPOptions{
-		MaxBodyBytes: cfg.MaxBodyBytes, ExportToken: cfg.ExportToken, Logger: logger,
+		MaxBodyBytes: cfg.MaxBodyBytes, ExportToken: cfg.ExportToken, Logger: logger, SubmitLimit: cfg.RateLimit,
 	})
 	return httpserver.New(httpserver.Routes{
 		API:     tel.HTTPHandler(api),
 		Metrics: tel.MetricsHandler(),
 		Ready:   store.Ping,
-	}, logger)
+	}, logger, httpserver.WithMaxConns(cfg.MaxConns))
 }
 
 // newRegistrar returns the registrar of this instance's provider key.
