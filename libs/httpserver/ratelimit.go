@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
-
 )
 
 // Bounds of a RateLimit's memory: a client unseen for clientIdle is
