@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 
+	"go.opentelemetry.io/otel/propagation"
+
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
@@ -42,6 +44,30 @@ func (t *Telemetry) HTTPHandler(h http.Handler) http.Handler {
 		otelhttp.WithMeterProvider(t.MeterProvider),
 		otelhttp.WithPropagators(t.Propagator),
 		otelhttp.WithFilter(func(r *http.Request) bool { return !untracedPaths[r.URL.Path] }),
+	)
+}
+
+// PublicHandler is HTTPHandler for an API the public reaches: the client's
+// W3C baggage is dropped before it is read, so what a client puts there
+// never reaches our spans, logs or the services behind. A client's
+// traceparent is kept, so that it can find its request's trace.
+func (t *Telemetry) PublicHandler(h http.Handler) http.Handler {
+	traced := t.HTTPHandler(h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Header.Del("Baggage")
+		traced.ServeHTTP(w, r)
+	})
+}
+
+// ExternalTransport is Transport for calls to other parties' APIs (the
+// providers xii does not run): each gets a client span like any call, but
+// nothing of ours is injected into its headers, neither traceparent nor
+// baggage.
+func (t *Telemetry) ExternalTransport(base http.RoundTripper) http.RoundTripper {
+	return otelhttp.NewTransport(base,
+		otelhttp.WithTracerProvider(t.TracerProvider),
+		otelhttp.WithMeterProvider(t.MeterProvider),
+		otelhttp.WithPropagators(propagation.NewCompositeTextMapPropagator()),
 	)
 }
 

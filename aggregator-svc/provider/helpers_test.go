@@ -153,3 +153,17 @@ func mustParse(tb testing.TB, raw string) *url.URL {
 	}
 	return u
 }
+
+// boundTo is a credential for token bound to rawURL's origin; none when
+// token is empty.
+func boundTo(tb testing.TB, rawURL, token string) Credential {
+	tb.Helper()
+	if token == "" {
+		return Credential{}
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return Credential{Token: token, Bound: &url.URL{Scheme: u.Scheme, Host: u.Host}}
+}

@@ -29,9 +29,11 @@ type Options struct {
 	// HTTPClient sends the requests; nil means a client of the adapter's
 	// own. Its Timeout may stay zero: every fetch is bounded by its context.
 	HTTPClient *http.Client
-	// Token, when set, is sent as "Authorization: Bearer <token>". It comes
-	// from the aggregator's configuration and never appears in an error.
-	Token string
+	// Credential, when it has a token, is sent as "Authorization: Bearer
+	// <token>", and only to the URL it is bound to: New refuses a
+	// descriptor pointing elsewhere. It comes from the aggregator's
+	// configuration and never appears in an error.
+	Credential Credential
 	// MaxPageBytes bounds a page's body; 0 means DefaultMaxPageBytes.
 	MaxPageBytes int64
 	// Now is the clock the rate limiter reads; nil means time.Now.
@@ -52,6 +54,11 @@ func New(name string, d Descriptor, opts Options) (Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new source %s: %w", name, err)
 	}
+	if opts.Credential.Token != "" {
+		if err := opts.Credential.allows(u); err != nil {
+			return nil, fmt.Errorf("new source %s: %w", name, err)
+		}
+	}
 	opts = opts.withDefaults()
 	switch d.Dialect {
 	case DialectXII:
@@ -67,7 +74,8 @@ func New(name string, d Descriptor, opts Options) (Source, error) {
 }
 
 // parseURL checks d.URL: absolute http(s), without credentials, query or
-// fragment. Credentials belong in Options.Token, where they stay secret.
+// fragment. Credentials belong in Options.Credential, where they stay
+// secret.
 func parseURL(d Descriptor) (*url.URL, error) {
 	u, err := url.Parse(d.URL)
 	switch {

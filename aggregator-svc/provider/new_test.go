@@ -34,7 +34,7 @@ func TestNew(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			src, err := New("acme", tt.d, Options{Token: tt.token})
+			src, err := New("acme", tt.d, Options{Credential: boundTo(t, tt.d.URL, tt.token)})
 			if tt.wantErr == "" {
 				if err != nil || src == nil {
 					t.Fatalf("New = %v, %v", src, err)

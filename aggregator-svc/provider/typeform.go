@@ -62,7 +62,7 @@ func newTypeform(name string, form *url.URL, opts Options) (*typeformSource, err
 	if len(segs) < 2 || segs[len(segs)-2] != "forms" || !formIDPattern.MatchString(segs[len(segs)-1]) {
 		return nil, fmt.Errorf("%w: url: want a typeform form url ending in /forms/{form_id}", ErrInvalidDescriptor)
 	}
-	if opts.Token == "" {
+	if opts.Credential.Token == "" {
 		return nil, fmt.Errorf("%w: typeform needs an access token", ErrInvalidDescriptor)
 	}
 	if opts.Limiter == nil {
@@ -72,7 +72,7 @@ func newTypeform(name string, form *url.URL, opts Options) (*typeformSource, err
 		name:     name,
 		formID:   segs[len(segs)-1],
 		endpoint: form.JoinPath("responses"),
-		http:     httpClient{client: opts.HTTPClient, token: opts.Token, maxBody: opts.MaxPageBytes},
+		http:     httpClient{client: opts.HTTPClient, token: opts.Credential.Token, maxBody: opts.MaxPageBytes},
 		limiter:  opts.Limiter,
 		now:      opts.Now,
 	}, nil

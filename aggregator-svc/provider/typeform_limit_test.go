@@ -14,7 +14,7 @@ import (
 func fixedClock() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }
 
 func TestTypeformLimiterSpacesRequests(t *testing.T) {
-	s, err := newTypeform("acme", mustParse(t, "https://api.typeform.com/forms/"+testForm), Options{Token: testToken, Now: fixedClock}.withDefaults())
+	s, err := newTypeform("acme", mustParse(t, "https://api.typeform.com/forms/"+testForm), Options{Credential: Credential{Token: testToken}, Now: fixedClock}.withDefaults())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestTypeformLimiterShared(t *testing.T) {
 		requests.Add(1)
 		canned(200, nil, `{"total_items":0,"page_count":0,"items":[]}`)(w, r)
 	}))
-	opts := Options{Token: testToken, Now: fixedClock, Limiter: NewTypeformLimiter()}
+	opts := Options{Credential: boundTo(t, srv.URL, testToken), Now: fixedClock, Limiter: NewTypeformLimiter()}
 	a := newSource(t, srv, "acme", Descriptor{URL: srv.URL + "/forms/a", Dialect: DialectTypeform}, opts)
 	b := newSource(t, srv, "acme-nps", Descriptor{URL: srv.URL + "/forms/b", Dialect: DialectTypeform}, opts)
 
@@ -74,7 +74,7 @@ func TestTypeformLimiterShared(t *testing.T) {
 // TestTypeformLimiterWaitCanceled: a wait that ends with its context gives
 // its slot back, however far it got.
 func TestTypeformLimiterWaitCanceled(t *testing.T) {
-	s, err := newTypeform("acme", mustParse(t, "https://api.typeform.com/forms/"+testForm), Options{Token: testToken, Now: fixedClock}.withDefaults())
+	s, err := newTypeform("acme", mustParse(t, "https://api.typeform.com/forms/"+testForm), Options{Credential: Credential{Token: testToken}, Now: fixedClock}.withDefaults())
 	if err != nil {
 		t.Fatal(err)
 	}

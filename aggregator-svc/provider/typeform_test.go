@@ -16,8 +16,8 @@ const testForm = "u6nXL7"
 func typeformFor(tb testing.TB, h http.Handler, opts Options) Source {
 	tb.Helper()
 	srv := newServer(tb, h)
-	if opts.Token == "" {
-		opts.Token = testToken
+	if opts.Credential.Token == "" {
+		opts.Credential = boundTo(tb, srv.URL, testToken)
 	}
 	if opts.Now == nil {
 		opts.Now = steppingClock(time.Second)

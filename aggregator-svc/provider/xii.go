@@ -30,7 +30,7 @@ func newXII(name string, base *url.URL, opts Options) *xiiSource {
 	return &xiiSource{
 		name:     name,
 		endpoint: base.JoinPath("api", "v1", "responses"),
-		http:     httpClient{client: opts.HTTPClient, token: opts.Token, maxBody: opts.MaxPageBytes},
+		http:     httpClient{client: opts.HTTPClient, token: opts.Credential.Token, maxBody: opts.MaxPageBytes},
 	}
 }
 

@@ -142,7 +142,7 @@ func TestXIICanceled(t *testing.T) {
 
 func TestXIIUnreachable(t *testing.T) {
 	srv := newServer(t, http.NotFoundHandler())
-	src := newSource(t, srv, "blue", Descriptor{URL: srv.URL, Dialect: DialectXII}, Options{Token: testToken})
+	src := newSource(t, srv, "blue", Descriptor{URL: srv.URL, Dialect: DialectXII}, Options{Credential: boundTo(t, srv.URL, testToken)})
 	srv.Close()
 	page, err := src.Fetch(context.Background(), Request{Cursor: testCursor})
 	checkFetchError(t, "blue", page, err, ErrUnavailable)

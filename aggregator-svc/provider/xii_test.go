@@ -13,8 +13,8 @@ import (
 func xiiFor(tb testing.TB, h http.Handler, opts Options) Source {
 	tb.Helper()
 	srv := newServer(tb, h)
-	if opts.Token == "" {
-		opts.Token = testToken
+	if opts.Credential.Token == "" {
+		opts.Credential = boundTo(tb, srv.URL, testToken)
 	}
 	return newSource(tb, srv, "blue", Descriptor{URL: srv.URL, Dialect: DialectXII}, opts)
 }
@@ -139,7 +139,7 @@ func TestXIIRequest(t *testing.T) {
 				got = r
 				canned(200, nil, `{"data":[],"next_cursor":"","has_more":false}`)(w, r)
 			}))
-			src := newSource(t, srv, "blue", Descriptor{URL: srv.URL + "/blue/", Dialect: DialectXII}, Options{Token: tt.token})
+			src := newSource(t, srv, "blue", Descriptor{URL: srv.URL + "/blue/", Dialect: DialectXII}, Options{Credential: boundTo(t, srv.URL, tt.token)})
 			if _, err := src.Fetch(context.Background(), tt.req); err != nil {
 				t.Fatal(err)
 			}

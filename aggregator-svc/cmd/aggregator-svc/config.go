@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"xii/aggregator-svc/provider"
 	"xii/libs/discovery"
 	"xii/libs/envflag"
 	"xii/observability"
@@ -29,7 +30,7 @@ type config struct {
 	AdvertiseURL    string
 	PostgresURL     string
 	EtcdEndpoints   []string
-	ProviderTokens  map[string]string
+	ProviderTokens  map[string]provider.Credential
 	Coalesce        bool
 	MaxPageBytes    int64
 	RegisterTTL     time.Duration
@@ -46,7 +47,7 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 	advertise := fs.String("advertise-url", "", "URL the dashboard reaches this replica at (default http://127.0.0.1:<listen port>)")
 	pg := fs.String("postgres-url", "postgres://postgres@127.0.0.1:5432/xii_aggregate?sslmode=disable", "PostgreSQL URL of the aggregate; the database is created if missing")
 	etcd := fs.String("etcd-endpoints", "127.0.0.1:2379", "comma-separated etcd endpoints")
-	tokens := fs.String("provider-tokens", "", "comma-separated provider=token pairs: bearer tokens for providers' export APIs")
+	tokens := fs.String("provider-tokens", "", "comma-separated provider=url@token entries: bearer tokens for providers' export APIs, each sent only to its URL (scheme, host, port and path prefix)")
 	coalesce := fs.Bool("coalesce", true, "share sync rounds between concurrent requests; false is for benchmarks only")
 	maxPage := fs.Int64("max-page-bytes", 32<<20, "largest provider page accepted, in bytes")
 	ttl := fs.Duration("register-ttl", 10*time.Second, "etcd lease TTL of the registration")
@@ -68,22 +69,26 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 	return c, c.fill()
 }
 
-// parseTokens reads "name=token,name=token". Error messages never include
-// a token.
-func parseTokens(s string) (map[string]string, error) {
-	tokens := map[string]string{}
-	for i, pair := range strings.Split(s, ",") {
-		if pair = strings.TrimSpace(pair); pair == "" {
+// parseTokens reads "name=url@token,name=url@token": each token is bound
+// to the URL it may be sent to. Error messages never include a token.
+func parseTokens(s string) (map[string]provider.Credential, error) {
+	tokens := map[string]provider.Credential{}
+	for i, entry := range strings.Split(s, ",") {
+		if entry = strings.TrimSpace(entry); entry == "" {
 			continue
 		}
-		name, token, ok := strings.Cut(pair, "=")
-		if !ok || token == "" || discovery.ValidateName(name) != nil {
-			return nil, fmt.Errorf("provider-tokens: entry %d is not provider=token", i+1)
+		name, value, ok := strings.Cut(entry, "=")
+		if !ok || discovery.ValidateName(name) != nil {
+			return nil, fmt.Errorf("provider-tokens: entry %d is not provider=url@token", i+1)
+		}
+		cred, err := provider.ParseCredential(value)
+		if err != nil {
+			return nil, fmt.Errorf("provider-tokens: %s: %w", name, err)
 		}
 		if _, dup := tokens[name]; dup {
 			return nil, fmt.Errorf("provider-tokens: %s given twice", name)
 		}
-		tokens[name] = token
+		tokens[name] = cred
 	}
 	return tokens, nil
 }
@@ -141,8 +146,8 @@ func sanitizeID(s string) string {
 // LogValue masks secrets, so the config can be logged once at start-up.
 func (c config) LogValue() slog.Value {
 	names := make([]string, 0, len(c.ProviderTokens))
-	for name := range c.ProviderTokens {
-		names = append(names, name)
+	for name, cred := range c.ProviderTokens {
+		names = append(names, name+"="+cred.String())
 	}
 	return slog.GroupValue(
 		slog.String("id", c.ID),

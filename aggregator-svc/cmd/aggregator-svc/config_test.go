@@ -23,12 +23,14 @@ func TestParseConfig(t *testing.T) {
 			return c.ListenAddr == ":1110" && c.AdvertiseURL == "http://127.0.0.1:1110" && c.Coalesce &&
 				strings.HasSuffix(c.ID, "-1110") && len(c.EtcdEndpoints) == 1
 		}, ""},
-		{"tokens", []string{"-provider-tokens=blue=abc, acme=tfp_x=y"}, nil, func(c config) bool {
-			return c.ProviderTokens["blue"] == "abc" && c.ProviderTokens["acme"] == "tfp_x=y"
+		{"tokens", []string{"-provider-tokens=blue=http://blue:1101@abc, acme=https://api.typeform.com/forms/f@tfp_x=y@z"}, nil, func(c config) bool {
+			return c.ProviderTokens["blue"].Token == "abc" && c.ProviderTokens["blue"].Bound.Host == "blue:1101" &&
+				c.ProviderTokens["acme"].Token == "tfp_x=y@z" && c.ProviderTokens["acme"].Bound.Path == "/forms/f"
 		}, ""},
+		{"unbound token", []string{"-provider-tokens=blue=s3cret"}, nil, nil, "provider-tokens: blue: not <url>@<token>"},
 		{"naive from env", nil, map[string]string{"XII_COALESCE": "false"}, func(c config) bool { return !c.Coalesce }, ""},
-		{"bad token pair", []string{"-provider-tokens=blue"}, nil, nil, "provider-tokens: entry 1 is not provider=token"},
-		{"duplicate token", []string{"-provider-tokens=a=1,a=2"}, nil, nil, "a given twice"},
+		{"bad token pair", []string{"-provider-tokens=blue"}, nil, nil, "provider-tokens: entry 1 is not provider=url@token"},
+		{"duplicate token", []string{"-provider-tokens=a=http://a@1,a=http://a@2"}, nil, nil, "a given twice"},
 		{"no etcd", []string{"-etcd-endpoints="}, nil, nil, "etcd-endpoints"},
 		{"bad id", []string{"-id=a/b"}, nil, nil, "id:"},
 		{"bad page bytes", []string{"-max-page-bytes=10"}, nil, nil, "max-page-bytes"},
@@ -54,7 +56,7 @@ func TestParseConfig(t *testing.T) {
 }
 
 func TestConfigLogMasksTokens(t *testing.T) {
-	c, err := parseConfig([]string{"-provider-tokens=blue=s3cret", "-postgres-url=postgres://u:pa55@db/x"}, func(string) (string, bool) { return "", false }, io.Discard)
+	c, err := parseConfig([]string{"-provider-tokens=blue=http://blue:1101@s3cret", "-postgres-url=postgres://u:pa55@db/x"}, func(string) (string, bool) { return "", false }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

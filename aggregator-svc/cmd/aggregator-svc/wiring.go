@@ -22,8 +22,9 @@ func (w storeWriter) ApplyPage(ctx context.Context, name, from string, page prov
 
 // sourceBuilder turns etcd's provider descriptors into the syncer's sources.
 type sourceBuilder struct {
-	client       *http.Client
-	tokens       map[string]string
+	client       *http.Client // to our own survey-svc instances: trace context propagated
+	external     *http.Client // to other parties' APIs: nothing of ours in the headers
+	tokens       map[string]provider.Credential
 	maxPageBytes int64
 }
 
@@ -35,6 +36,7 @@ func newSourceBuilder(cfg config, tel *observability.Telemetry) *sourceBuilder {
 	transport.ResponseHeaderTimeout = time.Minute // the request's context is the real bound
 	return &sourceBuilder{
 		client:       &http.Client{Transport: tel.Transport(transport)},
+		external:     &http.Client{Transport: tel.ExternalTransport(transport)},
 		tokens:       cfg.ProviderTokens,
 		maxPageBytes: cfg.MaxPageBytes,
 	}
@@ -44,9 +46,13 @@ func newSourceBuilder(cfg config, tel *observability.Telemetry) *sourceBuilder {
 // makes the provider misconfigured and is shown to clients, so it never
 // holds a token.
 func (b *sourceBuilder) build(name string, d discovery.Descriptor) (syncer.Source, error) {
+	client := b.external
+	if d.Dialect == provider.DialectXII {
+		client = b.client
+	}
 	src, err := provider.New(name, d, provider.Options{
-		HTTPClient:   b.client,
-		Token:        b.tokens[name],
+		HTTPClient:   client,
+		Credential:   b.tokens[name],
 		MaxPageBytes: b.maxPageBytes,
 	})
 	if err != nil {

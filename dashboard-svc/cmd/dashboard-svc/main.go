@@ -80,7 +80,7 @@ func wire(cfg config, logger *slog.Logger, tel *observability.Telemetry, agg *ag
 		Token: cfg.APIToken, Deadlines: cfg.Deadlines, Logger: logger, RateLimit: cfg.RateLimit,
 	})
 	return httpserver.New(httpserver.Routes{
-		API:     tel.HTTPHandler(api),
+		API:     tel.PublicHandler(api),
 		Metrics: tel.MetricsHandler(),
 		Ready:   agg.Ready,
 	}, logger, httpserver.WithMaxConns(cfg.MaxConns))

@@ -84,7 +84,7 @@ func wire(cfg config, logger *slog.Logger, tel *observability.Telemetry, store *
 		MaxBodyBytes: cfg.MaxBodyBytes, ExportToken: cfg.ExportToken, Logger: logger, SubmitLimit: cfg.RateLimit,
 	})
 	return httpserver.New(httpserver.Routes{
-		API:     tel.HTTPHandler(api),
+		API:     tel.PublicHandler(api),
 		Metrics: tel.MetricsHandler(),
 		Ready:   store.Ping,
 	}, logger, httpserver.WithMaxConns(cfg.MaxConns))
