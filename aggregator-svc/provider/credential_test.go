@@ -48,7 +48,7 @@ func TestCredentialGoesOnlyWhereBound(t *testing.T) {
 	}
 	for _, d := range []Descriptor{
 		{URL: attacker.URL + "/forms/u6nXL7", Dialect: DialectTypeform},
-		{URL: "http://api.typeform.com/forms/u6nXL7", Dialect: DialectTypeform},      // another scheme
+		{URL: "http://api.typeform.com/forms/u6nXL7", Dialect: DialectTypeform},       // another scheme
 		{URL: "https://api.typeform.com:8443/forms/u6nXL7", Dialect: DialectTypeform}, // another port
 		{URL: "https://api.typeform.com/forms/other", Dialect: DialectTypeform},       // another form
 		{URL: attacker.URL, Dialect: DialectXII},
