@@ -11,6 +11,7 @@ import (
 
 	"xii/libs/deadline"
 	"xii/libs/httpjson"
+	"xii/libs/httpserver"
 	"xii/libs/xiiapi"
 	"xii/libs/xiiapi/xiihttp"
 )
@@ -37,7 +38,10 @@ var Routes = []xiihttp.Route{
 // Every route takes a deadline (timeout parameter or Request-Timeout
 // header; xiiapi.AggregatorTimeouts). Each request is
 // decoded once, deadline included; the endpoint runs under that deadline.
-func NewHTTPHandler(e Endpoints, logger *slog.Logger) http.Handler {
+//
+// When token is set, every route requires it as a bearer token: the API is
+// the dashboard's, and not a way around the dashboard's own token.
+func NewHTTPHandler(e Endpoints, token string, logger *slog.Logger) http.Handler {
 	encodeError := httpjson.ErrorWriter(logger, statusOf)
 	opts := []kithttp.ServerOption{kithttp.ServerErrorEncoder(encodeError)}
 	handlers := map[string]http.Handler{
@@ -45,8 +49,27 @@ func NewHTTPHandler(e Endpoints, logger *slog.Logger) http.Handler {
 		xiiapi.StatsPath:     kithttp.NewServer(deadline.Endpoint(e.Stats), decodeStats, encodeStats(encodeError), opts...),
 		xiiapi.SyncPath:      kithttp.NewServer(deadline.Endpoint(e.Sync), decodeSync, encodeSync, opts...),
 	}
-	return xiihttp.NewMux(Routes, func(rt xiihttp.Route) http.Handler { return handlers[rt.Path] },
-		func(w http.ResponseWriter, r *http.Request, err error) { encodeError(r.Context(), err, w) })
+	fail := func(w http.ResponseWriter, r *http.Request, err error) { encodeError(r.Context(), err, w) }
+	return xiihttp.NewMux(Routes, func(rt xiihttp.Route) http.Handler { return requireToken(token, fail, handlers[rt.Path]) }, fail)
+}
+
+// errUnauthorized: the internal token is missing or wrong.
+var errUnauthorized = errors.New("missing or wrong internal token")
+
+// requireToken guards next with a bearer token when token is set.
+func requireToken(token string, fail xiihttp.Fail, next http.Handler) http.Handler {
+	if token == "" {
+		return next
+	}
+	matches := httpserver.TokenMatcher(token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if sent, ok := httpserver.BearerToken(r.Header.Get("Authorization")); !ok || !matches(sent) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="xii-aggregator"`)
+			fail(w, r, errUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // decodeRequest parses r's query once, strictly, with the deadline it asks
@@ -119,7 +142,10 @@ func statusOf(err error) (int, string) {
 	if status, code, ok := xiihttp.StatusOf(err); ok {
 		return status, code
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
+	switch {
+	case errors.Is(err, errUnauthorized):
+		return http.StatusUnauthorized, xiiapi.CodeUnauthorized
+	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout, xiiapi.CodeTimeout
 	}
 	return http.StatusInternalServerError, xiiapi.CodeInternal

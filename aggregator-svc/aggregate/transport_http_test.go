@@ -63,7 +63,7 @@ func newTestAPI(t *testing.T, complete bool) (*httptest.Server, *fakeSyncer, *fa
 		{Provider: "blue", ProviderID: "2", Text: "b", Device: "iOS", Location: "Germany", CreatedAt: time.Unix(20, 0).UTC()},
 		{Provider: "red", ProviderID: "1", Text: "a", Device: "iOS", Location: "Germany", CreatedAt: time.Unix(10, 0).UTC()},
 	}}
-	srv := httptest.NewServer(NewHTTPHandler(MakeEndpoints(NewService(s, r)), slog.New(slog.DiscardHandler)))
+	srv := httptest.NewServer(NewHTTPHandler(MakeEndpoints(NewService(s, r)), "", slog.New(slog.DiscardHandler)))
 	t.Cleanup(srv.Close)
 	return srv, s, r
 }
@@ -207,4 +207,29 @@ func FuzzParseQuery(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestInternalToken: with a token set the API answers only a caller that
+// sends it; the dashboard's token cannot be gone around through :1110.
+func TestInternalToken(t *testing.T) {
+	s, r := &fakeSyncer{complete: true}, &fakeReader{}
+	srv := httptest.NewServer(NewHTTPHandler(MakeEndpoints(NewService(s, r)), "internal-s3cret", slog.New(slog.DiscardHandler)))
+	t.Cleanup(srv.Close)
+	for _, tt := range []struct {
+		auth   string
+		status int
+	}{
+		{"", 401},
+		{"Bearer wrong", 401},
+		{"Bearer internal-s3cret", 200},
+		{"bearer internal-s3cret", 200},
+	} {
+		resp, body := call(t, "GET", srv.URL+"/api/v1/responses", http.Header{"Authorization": {tt.auth}})
+		if resp.StatusCode != tt.status || (tt.status == 401 && !strings.Contains(body, `"code":"unauthorized"`)) {
+			t.Errorf("Authorization %q: %d %s, want %d", tt.auth, resp.StatusCode, body, tt.status)
+		}
+	}
+	if resp, _ := call(t, "POST", srv.URL+"/api/v1/sync", nil); resp.StatusCode != 401 {
+		t.Errorf("POST /api/v1/sync without the token: %d, want 401", resp.StatusCode)
+	}
 }

@@ -59,6 +59,9 @@ type Config struct {
 	HTTPClient *http.Client
 	// Attempts bounds the tries of one call, over different replicas.
 	Attempts int
+	// Token, when set, is sent to every replica as a bearer token (the
+	// aggregator's internal token).
+	Token string
 	// EtcdTimeout bounds the wait for the first read of the replicas in New,
 	// and each read after.
 	EtcdTimeout time.Duration
@@ -144,8 +147,8 @@ func New(cfg Config) (*Client, error) {
 	}
 	logger := kitLogger(cfg.Logger)
 	rs := newReplicas()
-	c.responses = c.balance(cfg, logger, factory(cfg.HTTPClient, rs, xiiapi.ResponsesPath, func() answer { return new(responsesBody) }))
-	c.stats = c.balance(cfg, logger, factory(cfg.HTTPClient, rs, xiiapi.StatsPath, func() answer { return new(statsBody) }))
+	c.responses = c.balance(cfg, logger, factory(cfg.HTTPClient, cfg.Token, rs, xiiapi.ResponsesPath, func() answer { return new(responsesBody) }))
+	c.stats = c.balance(cfg, logger, factory(cfg.HTTPClient, cfg.Token, rs, xiiapi.StatsPath, func() answer { return new(statsBody) }))
 	return c, nil
 }
 

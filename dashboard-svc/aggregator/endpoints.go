@@ -43,14 +43,20 @@ func (b *statsBody) syncReport() *dashboard.SyncReport     { return b.Sync }
 // query's url.Values; its response is the answer newBody returns, decoded.
 // Replicas that could not be reached are passed over for a while (see
 // replicas.guard).
-func factory(client *http.Client, rs *replicas, path string, newBody func() answer) sd.Factory {
+func factory(client *http.Client, token string, rs *replicas, path string, newBody func() answer) sd.Factory {
+	opts := []kithttp.ClientOption{kithttp.SetClient(client)}
+	if token != "" {
+		opts = append(opts, kithttp.ClientBefore(func(ctx context.Context, r *http.Request) context.Context {
+			r.Header.Set("Authorization", "Bearer "+token)
+			return ctx
+		}))
+	}
 	return func(instance string) (endpoint.Endpoint, io.Closer, error) {
 		base, err := parseInstance(instance)
 		if err != nil {
 			return nil, nil, err
 		}
-		c := kithttp.NewClient(http.MethodGet, base.JoinPath(path), encodeRequest, decodeAnswer(newBody),
-			kithttp.SetClient(client))
+		c := kithttp.NewClient(http.MethodGet, base.JoinPath(path), encodeRequest, decodeAnswer(newBody), opts...)
 		e, closer := rs.guard(instance, c.Endpoint())
 		return e, closer, nil
 	}

@@ -186,3 +186,18 @@ func TestHungReplicaTimesOut(t *testing.T) {
 		t.Fatalf("asked %d times, want once", n)
 	}
 }
+
+// TestInternalTokenSent: every call carries the aggregator's internal
+// token when one is configured.
+func TestInternalTokenSent(t *testing.T) {
+	c, register := newTestClient(t, Config{Token: "internal-s3cret"})
+	fake := newFake(t, "fake")
+	register("fake", fake.URL)
+	waitReplicas(t, c, 1)
+	if _, err := c.Stats(t.Context(), dashboard.StatsQuery{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fake.last(t).header.Get("Authorization"); got != "Bearer internal-s3cret" {
+		t.Errorf("Authorization %q, want the internal token", got)
+	}
+}

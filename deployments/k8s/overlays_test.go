@@ -33,6 +33,7 @@ func TestOverlays(t *testing.T) {
 			t.Run("config and secret references", func(t *testing.T) { checkReferences(t, o, ov.externalSecrets) })
 			t.Run("environment is the services' flags", func(t *testing.T) { checkEnvironment(t, o) })
 			t.Run("third-party images as in compose", func(t *testing.T) { checkImages(t, o) })
+			t.Run("only the dashboard reaches the aggregator", func(t *testing.T) { checkAggregatorPolicy(t, o) })
 		})
 	}
 }
@@ -78,4 +79,29 @@ func (o objects) secret(name string) (corev1.Secret, bool) {
 		return corev1.Secret{}, false
 	}
 	return o.secrets[i], true
+}
+
+// checkAggregatorPolicy: a NetworkPolicy selects the aggregator's pods and
+// admits its port only from the dashboard's pods and a Prometheus.
+func checkAggregatorPolicy(t *testing.T, o objects) {
+	for _, p := range o.policies {
+		if p.Spec.PodSelector.MatchLabels["app.kubernetes.io/name"] != "aggregator" {
+			continue
+		}
+		var from []string
+		for _, rule := range p.Spec.Ingress {
+			for _, peer := range rule.From {
+				if peer.PodSelector == nil || peer.IPBlock != nil {
+					t.Errorf("policy %s admits a peer that is no pod selector: %+v", p.Name, peer)
+					continue
+				}
+				from = append(from, peer.PodSelector.MatchLabels["app.kubernetes.io/name"])
+			}
+		}
+		if !slices.Equal(from, []string{"dashboard", "prometheus"}) {
+			t.Errorf("policy %s admits %v, want the dashboard and prometheus only", p.Name, from)
+		}
+		return
+	}
+	t.Error("no NetworkPolicy selects the aggregator's pods")
 }

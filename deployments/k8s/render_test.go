@@ -10,6 +10,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -28,6 +29,7 @@ type objects struct {
 	statefulSets []appsv1.StatefulSet
 	pdbs         []policyv1.PodDisruptionBudget
 	hpas         []autoscalingv2.HorizontalPodAutoscaler
+	policies     []networkingv1.NetworkPolicy
 }
 
 // render builds the kustomization in dir (relative to deployments/k8s) as
@@ -65,6 +67,8 @@ func render(t *testing.T, dir string) objects {
 			target = add(&o.pdbs)
 		case "autoscaling/v2/HorizontalPodAutoscaler":
 			target = add(&o.hpas)
+		case "networking.k8s.io/v1/NetworkPolicy":
+			target = add(&o.policies)
 		default:
 			t.Errorf("%s: %s is a kind these tests do not check", dir, id)
 			continue

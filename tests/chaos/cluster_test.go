@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"net"
@@ -223,7 +224,7 @@ func startCluster(t *testing.T, cfg clusterConfig) *cluster {
 		Log:      cfg.log,
 	}}
 	common := []string{"XII_ETCD_ENDPOINTS=" + c.etcdURL, "OTEL_TRACES_EXPORTER=none", "OTEL_METRICS_EXPORTER=none",
-		"XII_LOG_LEVEL=warn", "XII_REGISTER_TTL=" + registerTTL.String()}
+		"XII_LOG_LEVEL=warn", "XII_REGISTER_TTL=" + registerTTL.String(), "XII_INTERNAL_TOKEN=" + rand.Text()}
 	for i := range cfg.providers {
 		name := "p" + strconv.Itoa(i+1)
 		addr := freePort(t)

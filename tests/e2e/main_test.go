@@ -5,6 +5,7 @@ package e2e
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"net"
 	"os"
@@ -89,13 +90,15 @@ func config(t *testing.T, withJaeger bool) system.Config {
 	for _, name := range []string{"blue", "red", "aggregate"} {
 		dbs[name] = pgtest.NewDatabase(t)
 	}
+	internal := rand.Text()
 	cfg := system.Config{
 		Bin:         bin,
 		StateDir:    t.TempDir(),
 		DatabaseURL: func(name string) string { return dbs[name] },
 		Ports:       freePorts(t),
 		Log:         newTestLog(t),
-		Env:         map[string][]string{"aggregator": {"XII_LOG_LEVEL=warn"}},
+		// The aggregator's API answers only the dashboard, as deployed.
+		Env: map[string][]string{"aggregator": {"XII_LOG_LEVEL=warn", "XII_INTERNAL_TOKEN=" + internal}, "dashboard": {"XII_INTERNAL_TOKEN=" + internal}},
 	}
 	if withJaeger {
 		cfg.Jaeger = jaeger

@@ -36,6 +36,7 @@ type config struct {
 	RegisterTTL     time.Duration
 	ShutdownTimeout time.Duration
 	MaxConns        int
+	InternalToken   string
 	LogLevel        slog.Level
 }
 
@@ -51,6 +52,7 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 	coalesce := fs.Bool("coalesce", true, "share sync rounds between concurrent requests; false is for benchmarks only")
 	maxPage := fs.Int64("max-page-bytes", 32<<20, "largest provider page accepted, in bytes")
 	ttl := fs.Duration("register-ttl", 10*time.Second, "etcd lease TTL of the registration")
+	internal := fs.String("internal-token", "", "bearer token the API requires of its caller, the dashboard; empty: none (local runs only)")
 	common, err := envflag.ParseService(fs, args, lookup)
 	if err != nil {
 		return config{}, err
@@ -58,6 +60,7 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 	c := config{
 		ID: *id, ListenAddr: *listen, AdvertiseURL: *advertise, PostgresURL: *pg,
 		Coalesce: *coalesce, MaxPageBytes: *maxPage, RegisterTTL: *ttl, ShutdownTimeout: common.ShutdownTimeout, MaxConns: common.MaxConns,
+		InternalToken: *internal,
 	}
 	c.EtcdEndpoints = envflag.List(*etcd)
 	if c.ProviderTokens, err = parseTokens(*tokens); err != nil {
@@ -161,6 +164,7 @@ func (c config) LogValue() slog.Value {
 		slog.Duration("register_ttl", c.RegisterTTL),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.Int("max_conns", c.MaxConns),
+		slog.Bool("internal_token", c.InternalToken != ""),
 		slog.String("log_level", c.LogLevel.String()),
 	)
 }

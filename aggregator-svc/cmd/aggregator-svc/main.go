@@ -157,7 +157,7 @@ func wire(ctx context.Context, cfg config, logger *slog.Logger, tel *observabili
 	svc = aggregate.LoggingMiddleware(logger)(svc)
 	endpoints := aggregate.MakeEndpoints(svc).Wrap(observability.EndpointSpan)
 	server := httpserver.New(httpserver.Routes{
-		API:     tel.HTTPHandler(aggregate.NewHTTPHandler(endpoints, logger)),
+		API:     tel.HTTPHandler(aggregate.NewHTTPHandler(endpoints, cfg.InternalToken, logger)),
 		Metrics: tel.MetricsHandler(),
 		Ready: func(ctx context.Context) error {
 			return errors.Join(store.Ping(ctx), known.Ready(ctx))

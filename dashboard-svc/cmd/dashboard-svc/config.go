@@ -36,6 +36,7 @@ type config struct {
 	Attempts        int
 	ShutdownTimeout time.Duration
 	MaxConns        int
+	InternalToken   string
 	RateLimit       httpserver.RateLimit
 	LogLevel        slog.Level
 }
@@ -49,6 +50,7 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 	token := fs.String("api-token", "", "bearer token the public API requires; empty: none (demo only)")
 	def := fs.Duration("default-timeout", dashboard.DefaultTimeout, "request deadline when the caller asks for none")
 	maxT := fs.Duration("max-timeout", dashboard.MaxTimeout, "longest deadline a caller may ask for (timeout parameter or Request-Timeout header)")
+	internal := fs.String("internal-token", "", "bearer token sent to the aggregator, which requires it when set; empty: none (local runs only)")
 	rateLimit := fs.Float64("rate-limit", 0, "Reads per second one client (IP address) may make on average; past it 429 (0: no limit)")
 	rateBurst := fs.Int("rate-burst", 20, "Reads one client may make at once, within the rate limit")
 	attempts := fs.Int("aggregator-attempts", aggregator.DefaultAttempts, "tries of one call over different aggregator replicas, within the deadline")
@@ -64,7 +66,8 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 		Deadlines:       dashboard.Deadlines{Default: *def, Max: *maxT},
 		Attempts:        *attempts,
 		ShutdownTimeout: common.ShutdownTimeout, MaxConns: common.MaxConns,
-		RateLimit: httpserver.RateLimit{PerSecond: *rateLimit, Burst: *rateBurst},
+		RateLimit:     httpserver.RateLimit{PerSecond: *rateLimit, Burst: *rateBurst},
+		InternalToken: *internal,
 	}
 	c.EtcdEndpoints = envflag.List(*etcd)
 	if c.LogLevel, err = observability.ParseLevel(common.LogLevel); err != nil {
@@ -122,6 +125,7 @@ func (c config) LogValue() slog.Value {
 		slog.Int("aggregator_attempts", c.Attempts),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.Int("max_conns", c.MaxConns),
+		slog.Bool("internal_token", c.InternalToken != ""),
 		slog.Float64("rate_limit", c.RateLimit.PerSecond),
 		slog.Int("rate_burst", c.RateLimit.Burst),
 		slog.String("log_level", c.LogLevel.String()),

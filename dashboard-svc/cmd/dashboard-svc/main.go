@@ -53,6 +53,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		EtcdTimeout:   cfg.EtcdTimeout,
 		HTTPClient:    &http.Client{Transport: tel.Transport(aggregator.NewTransport())},
 		Attempts:      cfg.Attempts,
+		Token:         cfg.InternalToken,
 		Logger:        logger,
 	})
 	if err != nil {
