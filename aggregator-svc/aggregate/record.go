@@ -23,6 +23,10 @@ type Record struct {
 // Page is one page of a provider's export.
 type Page struct {
 	Records []Record
+	// Quarantined are the page's records the aggregate cannot hold: kept
+	// aside with the page, in its transaction, so that one bad record does
+	// not hold its provider up, and applied once the provider fixes it.
+	Quarantined []Quarantined
 	// Next is the opaque cursor to resume after this page; it is stored
 	// with the page's records in one transaction.
 	Next string
@@ -47,12 +51,52 @@ const (
 	MaxCursorLen = 1024
 )
 
+// Quarantined is a record the aggregate cannot hold, kept aside: its id,
+// why, and the record as the provider sent it, bounded.
+type Quarantined struct {
+	ProviderID string
+	Reason     string
+	Record     json.RawMessage // at most MaxQuarantinedBytes
+}
+
+// Position is where the aggregate stands with one provider: its cursor,
+// and how many of its records are in quarantine.
+type Position struct {
+	Cursor      string
+	Quarantined int
+}
+
+// MaxQuarantinedBytes bounds a quarantined record as kept.
+const MaxQuarantinedBytes = 16 << 10
+
+// Quarantine moves p's invalid records into p.Quarantined and returns the
+// page that is left. A record without a usable provider id cannot be kept
+// aside (nothing would say when it is fixed), so it stays and Validate
+// refuses the page.
+func (p Page) Quarantine() Page {
+	kept := p.Records[:0:0]
+	for _, r := range p.Records {
+		err := r.Validate()
+		if err == nil || checkString("provider id", r.ProviderID, MaxProviderIDLen, true) != nil || len(r.ProviderID) > MaxProviderIDLen {
+			kept = append(kept, r)
+			continue
+		}
+		raw, _ := json.Marshal(r)
+		if len(raw) > MaxQuarantinedBytes {
+			raw, _ = json.Marshal(map[string]string{"truncated": string(raw[:MaxQuarantinedBytes])})
+		}
+		p.Quarantined = append(p.Quarantined, Quarantined{ProviderID: r.ProviderID, Reason: err.Error(), Record: raw})
+	}
+	p.Records = kept
+	return p
+}
+
 // Validate reports the first problem with p that would keep it from being
 // stored: an invalid record, a provider id given twice (one page is
 // upserted in one statement, and PostgreSQL refuses to update a row twice
 // in one INSERT ... ON CONFLICT), or a cursor that cannot be stored.
 func (p Page) Validate() error {
-	seen := make(map[string]bool, len(p.Records))
+	seen := make(map[string]bool, len(p.Records)+len(p.Quarantined))
 	for i, r := range p.Records {
 		if err := r.Validate(); err != nil {
 			return fmt.Errorf("record %d: %w", i, err)
@@ -61,6 +105,12 @@ func (p Page) Validate() error {
 			return fmt.Errorf("record %d: provider id %q given twice", i, r.ProviderID)
 		}
 		seen[r.ProviderID] = true
+	}
+	for _, q := range p.Quarantined {
+		if seen[q.ProviderID] {
+			return fmt.Errorf("provider id %q given twice", q.ProviderID)
+		}
+		seen[q.ProviderID] = true
 	}
 	return checkString("next cursor", p.Next, MaxCursorLen, false)
 }

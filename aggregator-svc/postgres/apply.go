@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,6 +24,9 @@ type Applied struct {
 	Upserted int // Inserted + Updated
 	Inserted int // records new to the aggregate
 	Updated  int // stored records whose content changed
+	// Quarantined is how many of the provider's records are in quarantine
+	// once the page is stored.
+	Quarantined int
 }
 
 const (
@@ -31,8 +35,18 @@ const (
 	// response serialises replicas applying pages of the same provider, so
 	// their upserts can never deadlock on each other's rows.
 	ensureCursor = `INSERT INTO provider_cursors (provider) VALUES ($1) ON CONFLICT (provider) DO NOTHING`
-	lockCursor   = `SELECT cursor, retired FROM provider_cursors WHERE provider = $1 FOR UPDATE`
+	lockCursor   = `SELECT cursor, retired, quarantined FROM provider_cursors WHERE provider = $1 FOR UPDATE`
 	moveCursor   = `UPDATE provider_cursors SET cursor = $2, updated_at = now() WHERE provider = $1`
+
+	// quarantine sets records aside, or refreshes those already aside.
+	quarantine = `INSERT INTO quarantined_records (provider, provider_id, reason, record)
+		SELECT $1, id, reason, record FROM unnest($2::text[], $3::text[], $4::text[]) AS q(id, reason, record)
+		ON CONFLICT (provider, provider_id) DO UPDATE SET reason = EXCLUDED.reason, record = EXCLUDED.record, last_seen = now()`
+	// release takes records that came again valid out of quarantine.
+	release = `DELETE FROM quarantined_records WHERE provider = $1 AND provider_id = ANY($2::text[])`
+	// moveCursorCounted moves the cursor and recounts the quarantine.
+	moveCursorCounted = `UPDATE provider_cursors SET cursor = $2, updated_at = now(),
+		quarantined = (SELECT count(*) FROM quarantined_records WHERE provider = $1) WHERE provider = $1 RETURNING quarantined`
 )
 
 // ApplyPage stores page's records for provider and moves the provider's
@@ -54,12 +68,15 @@ func (s *Store) ApplyPage(ctx context.Context, provider, from string, page aggre
 	defer span.End()
 
 	records, err := validatePage(provider, page)
+	if err == nil {
+		err = validateQuarantined(page.Quarantined)
+	}
 	if err != nil {
 		err = fmt.Errorf("apply page: %w", err)
 		span.SetStatus(codes.Error, err.Error())
 		return Applied{}, err
 	}
-	applied, err := s.applyPage(ctx, provider, from, page.Next, records)
+	applied, err := s.applyPage(ctx, provider, from, page.Next, records, page.Quarantined)
 	switch {
 	case errors.Is(err, aggregate.ErrConflict):
 		// Expected when replicas share a provider; the caller rereads.
@@ -71,11 +88,12 @@ func (s *Store) ApplyPage(ctx context.Context, provider, from string, page aggre
 		span.SetStatus(codes.Error, err.Error())
 		return Applied{}, err
 	}
-	span.SetAttributes(attribute.Int("xii.apply.inserted", applied.Inserted), attribute.Int("xii.apply.updated", applied.Updated))
+	span.SetAttributes(attribute.Int("xii.apply.inserted", applied.Inserted), attribute.Int("xii.apply.updated", applied.Updated),
+		attribute.Int("xii.apply.quarantined", len(page.Quarantined)))
 	return applied, nil
 }
 
-func (s *Store) applyPage(ctx context.Context, provider, from, next string, records []aggregate.Record) (_ Applied, err error) {
+func (s *Store) applyPage(ctx context.Context, provider, from, next string, records []aggregate.Record, aside []aggregate.Quarantined) (_ Applied, err error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return Applied{}, fmt.Errorf("begin: %w", err)
@@ -91,7 +109,8 @@ func (s *Store) applyPage(ctx context.Context, provider, from, next string, reco
 	}
 	var stored string
 	var retired bool
-	if err := tx.QueryRowContext(ctx, lockCursor, provider).Scan(&stored, &retired); err != nil {
+	var quarantined int
+	if err := tx.QueryRowContext(ctx, lockCursor, provider).Scan(&stored, &retired, &quarantined); err != nil {
 		return Applied{}, fmt.Errorf("lock cursor: %w", err)
 	}
 	if retired {
@@ -113,8 +132,8 @@ func (s *Store) applyPage(ctx context.Context, provider, from, next string, reco
 		return Applied{}, translate(err)
 	}
 
-	if _, err := tx.ExecContext(ctx, moveCursor, provider, next); err != nil {
-		return Applied{}, fmt.Errorf("move cursor: %w", err)
+	if applied.Quarantined, err = moveCursorQuarantining(ctx, tx, provider, next, records, aside, quarantined); err != nil {
+		return Applied{}, err
 	}
 	if hook := s.hooks.BeforeCommit; hook != nil {
 		if err := hook(ctx, provider); err != nil {
@@ -130,6 +149,58 @@ func (s *Store) applyPage(ctx context.Context, provider, from, next string, reco
 		return Applied{}, fmt.Errorf("commit: %w", err)
 	}
 	return applied, nil
+}
+
+// moveCursorQuarantining sets aside's records aside, takes records that
+// are valid now out of quarantine, and moves the cursor, returning the
+// provider's quarantined count after. A provider with nothing in or going
+// into quarantine, the common case, costs the one UPDATE it always did.
+func moveCursorQuarantining(ctx context.Context, tx *sql.Tx, provider, next string, records []aggregate.Record, aside []aggregate.Quarantined, before int) (int, error) {
+	if len(aside) == 0 && before == 0 {
+		if _, err := tx.ExecContext(ctx, moveCursor, provider, next); err != nil {
+			return 0, fmt.Errorf("move cursor: %w", err)
+		}
+		return 0, nil
+	}
+	if before > 0 && len(records) > 0 {
+		ids := make([]string, len(records))
+		for i, r := range records {
+			ids[i] = r.ProviderID
+		}
+		if _, err := tx.ExecContext(ctx, release, provider, pq.Array(ids)); err != nil {
+			return 0, fmt.Errorf("release from quarantine: %w", err)
+		}
+	}
+	if len(aside) > 0 {
+		ids, reasons, raws := make([]string, len(aside)), make([]string, len(aside)), make([]string, len(aside))
+		for i, q := range aside {
+			ids[i], reasons[i], raws[i] = q.ProviderID, q.Reason, string(q.Record)
+		}
+		if _, err := tx.ExecContext(ctx, quarantine, provider, pq.Array(ids), pq.Array(reasons), pq.Array(raws)); err != nil {
+			return 0, fmt.Errorf("quarantine: %w", err)
+		}
+	}
+	var after int
+	if err := tx.QueryRowContext(ctx, moveCursorCounted, provider, next).Scan(&after); err != nil {
+		return 0, fmt.Errorf("move cursor: %w", err)
+	}
+	return after, nil
+}
+
+// validateQuarantined checks that records set aside can be kept: text the
+// schema holds, their ids once.
+func validateQuarantined(aside []aggregate.Quarantined) error {
+	seen := make(map[string]bool, len(aside))
+	for i, q := range aside {
+		switch {
+		case q.ProviderID == "" || !validText(q.ProviderID) || !validText(q.Reason) || !validText(string(q.Record)):
+			return fmt.Errorf("%w: quarantined record %d is not valid text", aggregate.ErrInvalid, i)
+		case seen[q.ProviderID]:
+			return fmt.Errorf("%w: quarantined record %q given twice", aggregate.ErrInvalid, q.ProviderID)
+		}
+		seen[q.ProviderID] = true
+	}
+	return nil
 }
 
 // validatePage checks what the schema cannot hold and returns page's

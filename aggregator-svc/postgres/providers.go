@@ -78,16 +78,20 @@ func (s *Store) RetireProvider(ctx context.Context, provider string, dropRows bo
 	}
 	var cursor string
 	var retired bool
-	if err := tx.QueryRowContext(ctx, lockCursor, provider).Scan(&cursor, &retired); err != nil {
+	if err := tx.QueryRowContext(ctx, lockCursor, provider).Scan(&cursor, &retired, new(int)); err != nil {
 		return fmt.Errorf("retire provider %q: lock: %w", provider, err)
 	}
 	if dropRows {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM responses WHERE provider = $1`, provider); err != nil {
 			return fmt.Errorf("retire provider %q: delete rows: %w", provider, err)
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM quarantined_records WHERE provider = $1`, provider); err != nil {
+			return fmt.Errorf("retire provider %q: delete quarantined records: %w", provider, err)
+		}
 		cursor = ""
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE provider_cursors SET retired = true, cursor = $2, updated_at = now() WHERE provider = $1`,
+	if _, err := tx.ExecContext(ctx, `UPDATE provider_cursors SET retired = true, cursor = $2, updated_at = now(),
+		quarantined = (SELECT count(*) FROM quarantined_records WHERE provider = $1) WHERE provider = $1`,
 		provider, cursor); err != nil {
 		return fmt.Errorf("retire provider %q: %w", provider, err)
 	}

@@ -27,25 +27,27 @@ func pageSize(limit int) int {
 }
 
 // checkPage validates a decoded page before anything of it is returned:
-// that it can be stored (Page.Validate), and progress. A page that claims
+// that it can be stored once its invalid records are quarantined
+// (Page.Quarantine, Page.Validate), and progress. A page that claims
 // more but would not move the cursor would have the aggregator ask for the
 // same page forever. After a rescan the provider restarts from an earlier
 // position, so reaching the requested cursor again is progress there.
 // Errors wrap ErrBadPage.
-func checkPage(p Page, cursor string, rescan bool) error {
+func checkPage(p Page, cursor string, rescan bool) (Page, error) {
+	p = p.Quarantine()
 	if err := p.Validate(); err != nil {
-		return fmt.Errorf("%w: %w", ErrBadPage, err)
+		return Page{}, fmt.Errorf("%w: %w", ErrBadPage, err)
 	}
 	if !p.HasMore {
-		return nil
+		return p, nil
 	}
 	switch {
-	case len(p.Records) == 0:
-		return fmt.Errorf("%w: more records announced after an empty page", ErrBadPage)
+	case len(p.Records) == 0 && len(p.Quarantined) == 0:
+		return Page{}, fmt.Errorf("%w: more records announced after an empty page", ErrBadPage)
 	case p.Next == "":
-		return fmt.Errorf("%w: more records announced without a cursor", ErrBadPage)
+		return Page{}, fmt.Errorf("%w: more records announced without a cursor", ErrBadPage)
 	case p.Next == cursor && !rescan:
-		return fmt.Errorf("%w: more records announced but the cursor did not move", ErrBadPage)
+		return Page{}, fmt.Errorf("%w: more records announced but the cursor did not move", ErrBadPage)
 	}
-	return nil
+	return p, nil
 }

@@ -114,10 +114,7 @@ func (s *typeformSource) fetch(ctx context.Context, req Request) (Page, error) {
 	if err != nil {
 		return Page{}, err
 	}
-	if err := checkPage(page, req.Cursor, false); err != nil {
-		return Page{}, err
-	}
-	return page, nil
+	return checkPage(page, req.Cursor, false)
 }
 
 // wait takes the next request slot and sleeps until it is due.

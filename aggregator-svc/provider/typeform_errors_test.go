@@ -34,7 +34,6 @@ func TestTypeformBadPages(t *testing.T) {
 		"token a number":         tfBody(tfItem("a", `"token":"TOK"`, `"token":7`)),
 		"token empty":            tfBody(tfItem("")),
 		"token too long":         tfBody(tfItem(strings.Repeat("t", aggregate.MaxProviderIDLen+1))),
-		"submitted_at missing":   tfBody(tfItem("a", `"submitted_at":"2026-02-01T09:00:00Z",`, ``)),
 		"submitted_at malformed": tfBody(tfItem("a", `2026-02-01T09:00:00Z`, `2026-02-01 09:00`)),
 		"metadata a string":      tfBody(tfItem("a", `"metadata":{`, `"metadata":"x","m":{`)),
 		"hidden an array":        tfBody(tfItem("a", `"hidden":{}`, `"hidden":[]`)),
@@ -44,7 +43,6 @@ func TestTypeformBadPages(t *testing.T) {
 		"answer without value":   tfBody(tfItem("a", `,"text":"hi"`, ``)),
 		"text answer a number":   tfBody(tfItem("a", `"text":"hi"`, `"text":3`)),
 		"choice a string":        tfBody(tfItem("a", `"type":"text","text":"hi"`, `"type":"choice","choice":"Blue"`)),
-		"answers too large":      tfBody(tfItem("a", `"text":"hi"`, `"text":"`+strings.Repeat("x", aggregate.MaxAnswersBytes)+`"`)),
 		"duplicate tokens":       tfBody(tfItem("a"), tfItem("b"), tfItem("a")),
 	}
 	for name, body := range tests {

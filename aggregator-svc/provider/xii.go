@@ -66,10 +66,7 @@ func (s *xiiSource) fetch(ctx context.Context, req Request) (Page, error) {
 	if err != nil {
 		return Page{}, err
 	}
-	if err := checkPage(page, req.Cursor, req.Rescan); err != nil {
-		return Page{}, err
-	}
-	return page, nil
+	return checkPage(page, req.Cursor, req.Rescan)
 }
 
 // xiiPage is an export page as sent. The envelope's fields are pointers to

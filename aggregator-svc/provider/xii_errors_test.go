@@ -23,7 +23,6 @@ func xiiBody(more bool, next string, items ...string) string {
 }
 
 func TestXIIBadPages(t *testing.T) {
-	long := strings.Repeat("x", aggregate.MaxTextLen+1)
 	tests := map[string]string{
 		"empty body":           ``,
 		"malformed JSON":       `{"data":[`,
@@ -43,17 +42,7 @@ func TestXIIBadPages(t *testing.T) {
 		"created_at malformed": xiiBody(false, "c", xiiItem(1, `2026-01-01T00:00:00Z`, `yesterday`)),
 		"id missing":           xiiBody(false, "c", xiiItem(1, `"id":1,`, ``)),
 		"id negative":          xiiBody(false, "c", xiiItem(-4)),
-		"survey empty":         xiiBody(false, "c", xiiItem(1, `"survey":"s"`, `"survey":""`)),
-		"device missing":       xiiBody(false, "c", xiiItem(1, `"device":"d",`, ``)),
-		"text too long":        xiiBody(false, "c", xiiItem(1, `"text":"t"`, `"text":"`+long+`"`)),
-		"NUL in location":      xiiBody(false, "c", xiiItem(1, `"location":"l"`, `"location":"l\u0000"`)),
-		"created_at missing":   xiiBody(false, "c", xiiItem(1, `,"created_at":"2026-01-01T00:00:00Z"`, ``)),
-		"answers an array":     xiiBody(false, "c", xiiItem(1, `{"a":1}`, `[1]`)),
-		"answers a string":     xiiBody(false, "c", xiiItem(1, `{"a":1}`, `"yes"`)),
-		"answers with NUL":     xiiBody(false, "c", xiiItem(1, `{"a":1}`, `{"a":"\u0000"}`)),
-		"answers too large":    xiiBody(false, "c", xiiItem(1, `{"a":1}`, `{"a":"`+strings.Repeat("x", aggregate.MaxAnswersBytes)+`"}`)),
 		"duplicate ids":        xiiBody(false, "c", xiiItem(1), xiiItem(2), xiiItem(1)),
-		"one bad of many":      xiiBody(false, "c", xiiItem(1), xiiItem(2, `"survey":"s"`, `"survey":""`), xiiItem(3)),
 		"more after nothing":   xiiBody(true, "c2"),
 		"more without cursor":  xiiBody(true, "", xiiItem(1)),
 		"more, cursor stuck":   xiiBody(true, testCursor, xiiItem(1)),
@@ -64,6 +53,42 @@ func TestXIIBadPages(t *testing.T) {
 			src := xiiFor(t, canned(200, nil, body), Options{})
 			page, err := src.Fetch(context.Background(), Request{Cursor: testCursor})
 			checkFetchError(t, "blue", page, err, ErrBadPage)
+		})
+	}
+}
+
+// TestXIIQuarantinesBadRecords: a record the aggregate cannot hold is set
+// aside with its reason, and the page, with every good record, goes on (a
+// single such record stopped its provider for good before).
+func TestXIIQuarantinesBadRecords(t *testing.T) {
+	long := strings.Repeat("x", aggregate.MaxTextLen+1)
+	tests := map[string]string{
+		"survey empty":       xiiBody(false, "c", xiiItem(1, `"survey":"s"`, `"survey":""`)),
+		"device missing":     xiiBody(false, "c", xiiItem(1, `"device":"d",`, ``)),
+		"text too long":      xiiBody(false, "c", xiiItem(1, `"text":"t"`, `"text":"`+long+`"`)),
+		"NUL in location":    xiiBody(false, "c", xiiItem(1, `"location":"l"`, `"location":"l\u0000"`)),
+		"created_at missing": xiiBody(false, "c", xiiItem(1, `,"created_at":"2026-01-01T00:00:00Z"`, ``)),
+		"answers an array":   xiiBody(false, "c", xiiItem(1, `{"a":1}`, `[1]`)),
+		"answers a string":   xiiBody(false, "c", xiiItem(1, `{"a":1}`, `"yes"`)),
+		"answers with NUL":   xiiBody(false, "c", xiiItem(1, `{"a":1}`, `{"a":"\u0000"}`)),
+		"answers too large":  xiiBody(false, "c", xiiItem(1, `{"a":1}`, `{"a":"`+strings.Repeat("x", aggregate.MaxAnswersBytes)+`"}`)),
+		"one bad of many":    xiiBody(false, "c", xiiItem(1), xiiItem(2, `"survey":"s"`, `"survey":""`), xiiItem(3)),
+	}
+	for name, body := range tests {
+		t.Run(name, func(t *testing.T) {
+			src := xiiFor(t, canned(200, nil, body), Options{})
+			page, err := src.Fetch(context.Background(), Request{Cursor: testCursor})
+			if err != nil {
+				t.Fatalf("Fetch: %v, want the page with the bad record set aside", err)
+			}
+			if len(page.Quarantined) != 1 || page.Quarantined[0].ProviderID == "" || page.Quarantined[0].Reason == "" {
+				t.Fatalf("quarantined %+v, want the one bad record with its reason", page.Quarantined)
+			}
+			for _, r := range page.Records {
+				if r.ProviderID == page.Quarantined[0].ProviderID {
+					t.Errorf("record %s both stored and quarantined", r.ProviderID)
+				}
+			}
 		})
 	}
 }
@@ -154,7 +179,6 @@ func TestXIISecrets(t *testing.T) {
 	tests := map[string]http.HandlerFunc{
 		"error message": canned(400, nil, `{"error":"bad token `+testToken+`"}`),
 		"unknown field": canned(200, nil, `{"`+testToken+`":1}`),
-		"record field":  canned(200, nil, xiiBody(false, "c", xiiItem(1, `"survey":"s"`, `"survey":"`+testToken+strings.Repeat("x", aggregate.MaxSurveyLen)+`"`))),
 	}
 	for name, h := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -23,21 +23,22 @@ type pgWriter struct {
 	fault     func() error
 }
 
-func (w *pgWriter) Cursor(ctx context.Context, p string) (string, error) {
-	return w.store.Cursor(ctx, p)
+func (w *pgWriter) Position(ctx context.Context, p string) (aggregate.Position, error) {
+	return w.store.Position(ctx, p)
 }
 
-func (w *pgWriter) ApplyPage(ctx context.Context, p, from string, page aggregate.Page) error {
-	if _, err := w.store.ApplyPage(ctx, p, from, page); err != nil {
-		return err
+func (w *pgWriter) ApplyPage(ctx context.Context, p, from string, page aggregate.Page) (int, error) {
+	applied, err := w.store.ApplyPage(ctx, p, from, page)
+	if err != nil {
+		return 0, err
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.applied++
 	if w.applied == w.failAfter && w.fault != nil {
-		return w.fault()
+		return 0, w.fault()
 	}
-	return nil
+	return applied.Quarantined, nil
 }
 
 func total(t *testing.T, s *postgres.Store, name string) int64 {

@@ -78,34 +78,39 @@ func (f *fakeSource) Fetch(ctx context.Context, req provider.Request) (aggregate
 type memStore struct {
 	mu       sync.Mutex
 	cursors  map[string]string
-	rows     map[string]map[string]int // provider → id → times applied
+	rows     map[string]map[string]int  // provider → id → times applied
+	aside    map[string]map[string]bool // provider → quarantined ids
 	conflict func(provider string) bool
 }
 
 func newMemStore() *memStore {
-	return &memStore{cursors: map[string]string{}, rows: map[string]map[string]int{}}
+	return &memStore{cursors: map[string]string{}, rows: map[string]map[string]int{}, aside: map[string]map[string]bool{}}
 }
 
-func (m *memStore) Cursor(_ context.Context, p string) (string, error) {
+func (m *memStore) Position(_ context.Context, p string) (aggregate.Position, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.cursors[p], nil
+	return aggregate.Position{Cursor: m.cursors[p], Quarantined: len(m.aside[p])}, nil
 }
 
-func (m *memStore) ApplyPage(_ context.Context, p, from string, page aggregate.Page) error {
+func (m *memStore) ApplyPage(_ context.Context, p, from string, page aggregate.Page) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.cursors[p] != from || (m.conflict != nil && m.conflict(p)) {
-		return fmt.Errorf("apply page: %w", aggregate.ErrConflict)
+		return 0, fmt.Errorf("apply page: %w", aggregate.ErrConflict)
 	}
 	if m.rows[p] == nil {
-		m.rows[p] = map[string]int{}
+		m.rows[p], m.aside[p] = map[string]int{}, map[string]bool{}
 	}
 	for _, r := range page.Records {
 		m.rows[p][r.ProviderID]++
+		delete(m.aside[p], r.ProviderID)
+	}
+	for _, q := range page.Quarantined {
+		m.aside[p][q.ProviderID] = true
 	}
 	m.cursors[p] = page.Next
-	return nil
+	return len(m.aside[p]), nil
 }
 
 func (m *memStore) count(p string) int {

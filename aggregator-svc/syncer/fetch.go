@@ -35,7 +35,10 @@ type roundResult struct {
 	pages     int
 	rows      int
 	cursor    string
-	err       error
+	// quarantined is the provider's count of quarantined records as last
+	// read or written.
+	quarantined int
+	err         error
 }
 
 // run pages from the stored cursor until the provider is caught up. Every
@@ -66,12 +69,13 @@ func (p *providerSync) run(ctx context.Context, r roundStart) (res roundResult) 
 		span.End()
 	}()
 
-	cursor, err := p.s.opts.Store.Cursor(ctx, p.src.Name)
+	pos, err := p.s.opts.Store.Position(ctx, p.src.Name)
 	if err != nil {
 		res.err = fmt.Errorf("read cursor: %w", err)
 		return res
 	}
-	res.cursor = cursor
+	cursor := pos.Cursor
+	res.cursor, res.quarantined = cursor, pos.Quarantined
 	rescan := true
 	for {
 		t := p.s.opts.Tuning()
@@ -81,20 +85,21 @@ func (p *providerSync) run(ctx context.Context, r roundStart) (res roundResult) 
 			return res
 		}
 		res.pages++
-		if len(page.Records) == 0 && page.Next == cursor && !page.HasMore {
+		if len(page.Records) == 0 && len(page.Quarantined) == 0 && page.Next == cursor && !page.HasMore {
 			// Nothing new: the common round under load costs no write.
 			return res
 		}
-		err = p.s.opts.Store.ApplyPage(ctx, p.src.Name, cursor, page)
+		quarantined, err := p.s.opts.Store.ApplyPage(ctx, p.src.Name, cursor, page)
 		if errors.Is(err, aggregate.ErrConflict) {
 			// Another replica stored this provider's pages first. Adopt its
 			// cursor and rescan: its scan may have passed rows that
 			// committed after it looked.
-			if cursor, err = p.s.opts.Store.Cursor(ctx, p.src.Name); err != nil {
+			if pos, err = p.s.opts.Store.Position(ctx, p.src.Name); err != nil {
 				res.err = fmt.Errorf("read cursor: %w", err)
 				return res
 			}
-			res.cursor, rescan = cursor, true
+			cursor = pos.Cursor
+			res.cursor, res.quarantined, rescan = cursor, pos.Quarantined, true
 			continue
 		}
 		if err != nil {
@@ -102,6 +107,7 @@ func (p *providerSync) run(ctx context.Context, r roundStart) (res roundResult) 
 			return res
 		}
 		res.rows += len(page.Records)
+		res.quarantined = quarantined
 		cursor, rescan = page.Next, false
 		res.cursor = cursor
 		if !page.HasMore {

@@ -48,14 +48,20 @@ func newMetrics(mp metric.MeterProvider, s *Syncer) (*metrics, error) {
 	if err != nil {
 		return nil, err
 	}
+	quarantined, err := meter.Int64ObservableGauge("xii.sync.quarantined",
+		metric.WithDescription("Records of the provider set aside because the aggregate cannot hold them, by provider."))
+	if err != nil {
+		return nil, err
+	}
 	_, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		for name, p := range s.providers {
 			attrs := metric.WithAttributes(attribute.String("provider", name))
 			p.mu.Lock()
-			syncedAt := p.syncedAt
+			syncedAt, q := p.syncedAt, p.quarantined
 			p.mu.Unlock()
+			o.ObserveInt64(quarantined, int64(q), attrs)
 			if !syncedAt.IsZero() {
 				o.ObserveFloat64(lag, time.Since(syncedAt).Seconds(), attrs)
 			}
@@ -67,7 +73,7 @@ func newMetrics(mp metric.MeterProvider, s *Syncer) (*metrics, error) {
 			}
 		}
 		return nil
-	}, lag, breaker)
+	}, lag, breaker, quarantined)
 	if err != nil {
 		return nil, err
 	}

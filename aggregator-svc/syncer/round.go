@@ -24,6 +24,9 @@ type providerSync struct {
 	queued   *round // at most one, starts when running ends
 	syncedAt time.Time
 	cursor   string
+	// quarantined is the provider's count of quarantined records, as the
+	// last round read or wrote it.
+	quarantined int
 }
 
 // round is one pass over a provider, from the stored cursor until caught up.
@@ -136,6 +139,7 @@ func (p *providerSync) startLocked(r *round) {
 		if res.err == nil && res.startedAt.After(p.syncedAt) {
 			p.syncedAt, p.cursor = res.startedAt, res.cursor
 		}
+		p.quarantined = res.quarantined
 		r.result = res
 		close(r.done)
 		if p.running == r {

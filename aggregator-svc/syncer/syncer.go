@@ -37,12 +37,15 @@ const backgroundTimeout = 30 * time.Second
 
 // Store is where synced pages go.
 type Store interface {
-	// Cursor returns the provider's stored cursor, "" before its first page.
-	Cursor(ctx context.Context, provider string) (string, error)
-	// ApplyPage stores page and moves the provider's cursor from `from` to
-	// page.Next in one transaction. If the stored cursor is no longer from,
-	// it writes nothing and returns an error wrapping aggregate.ErrConflict.
-	ApplyPage(ctx context.Context, provider, from string, page aggregate.Page) error
+	// Position returns the provider's stored cursor, "" before its first
+	// page, and its count of quarantined records.
+	Position(ctx context.Context, provider string) (aggregate.Position, error)
+	// ApplyPage stores page, its quarantined records aside, and moves the
+	// provider's cursor from `from` to page.Next in one transaction; it
+	// returns the provider's quarantined count after. If the stored cursor
+	// is no longer from, it writes nothing and returns an error wrapping
+	// aggregate.ErrConflict.
+	ApplyPage(ctx context.Context, provider, from string, page aggregate.Page) (quarantined int, err error)
 }
 
 // Source is one provider the syncer keeps in step.

@@ -223,7 +223,7 @@ type countingStore struct {
 	applied int
 }
 
-func (c *countingStore) ApplyPage(ctx context.Context, p, from string, page aggregate.Page) error {
+func (c *countingStore) ApplyPage(ctx context.Context, p, from string, page aggregate.Page) (int, error) {
 	c.applied++
 	return c.memStore.ApplyPage(ctx, p, from, page)
 }

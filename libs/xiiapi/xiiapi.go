@@ -94,6 +94,10 @@ type ProviderSync struct {
 	LagMS int64 `json:"lag_ms"`
 	// Error says briefly why the provider is not ok. Never credentials.
 	Error string `json:"error,omitempty"`
+	// Quarantined counts the provider's records the aggregate set aside
+	// because it cannot hold them (see the operations guide); they are in
+	// no answer until the provider sends them fixed.
+	Quarantined int `json:"quarantined,omitempty"`
 }
 
 // SyncReport says how fresh an answer is.

@@ -249,10 +249,11 @@ type response struct {
 }
 
 type providerSync struct {
-	Status string `json:"status"`
-	Rows   int    `json:"rows"`
-	Pages  int    `json:"pages"`
-	Error  string `json:"error"`
+	Status      string `json:"status"`
+	Rows        int    `json:"rows"`
+	Quarantined int    `json:"quarantined"`
+	Pages       int    `json:"pages"`
+	Error       string `json:"error"`
 }
 
 type syncReport struct {

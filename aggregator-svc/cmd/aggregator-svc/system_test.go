@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -244,4 +245,55 @@ func putProvider(t *testing.T, name, url string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cli.Delete(context.Background(), discovery.ProviderKey(name)) })
+}
+
+// TestOneBadRecordDoesNotBlockItsProvider: a provider whose page holds a
+// record the aggregate cannot hold (a 100-character device) is synced all
+// the same: its good records are stored, the bad one is quarantined and
+// counted in the sync report, and the answer is complete. Before, the
+// whole page was refused, the provider stayed in error and its breaker
+// opened, and nothing after the bad record was ever stored.
+func TestOneBadRecordDoesNotBlockItsProvider(t *testing.T) {
+	log := newTestLog(t)
+	device := strings.Repeat("d", 100)
+	var fixed atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d := device
+		if fixed.Load() {
+			d = "iOS"
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Query().Get("after") != "" && !fixed.Load() {
+			fmt.Fprint(w, `{"data":[],"next_cursor":"3","has_more":false}`)
+			return
+		}
+		fmt.Fprintf(w, `{"data":[`+
+			`{"id":1,"survey":"q","text":"a","device":"iOS","location":"DE","created_at":"2026-01-01T00:00:01Z"},`+
+			`{"id":2,"survey":"q","text":"b","device":%q,"location":"DE","created_at":"2026-01-01T00:00:02Z"},`+
+			`{"id":3,"survey":"q","text":"c","device":"iOS","location":"DE","created_at":"2026-01-01T00:00:03Z"}],`+
+			`"next_cursor":"3","has_more":false}`, d)
+	}))
+	defer srv.Close()
+	name := uniqueName("quirky-")
+	putProvider(t, name, srv.URL)
+	agg := startAggregator(t, log)
+
+	var got responsesBody
+	wait.For(t, "the provider synced", func() bool {
+		got, _ = agg.query(t, "provider", name, "timeout", "2s")
+		return got.Sync.Complete
+	})
+	if st := got.Sync.Providers[name]; st.Status != "ok" || st.Quarantined != 1 {
+		t.Fatalf("provider %+v, want ok with 1 quarantined", st)
+	}
+	if len(got.Data) != 2 {
+		t.Fatalf("%d rows stored, want the 2 good ones", len(got.Data))
+	}
+
+	// The provider fixes the record; a rescan brings it in, out of quarantine.
+	fixed.Store(true)
+	wait.For(t, "the fixed record stored", func() bool {
+		got, _ = agg.query(t, "provider", name, "timeout", "2s")
+		return len(got.Data) == 3 && got.Sync.Providers[name].Quarantined == 0
+	})
 }

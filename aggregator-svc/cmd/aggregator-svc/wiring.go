@@ -12,12 +12,13 @@ import (
 	"xii/observability"
 )
 
-// storeWriter adapts the store to the syncer, which needs no apply counts.
+// storeWriter adapts the store to the syncer, which needs of the apply
+// counts only the quarantined one.
 type storeWriter struct{ *postgres.Store }
 
-func (w storeWriter) ApplyPage(ctx context.Context, name, from string, page provider.Page) error {
-	_, err := w.Store.ApplyPage(ctx, name, from, page)
-	return err
+func (w storeWriter) ApplyPage(ctx context.Context, name, from string, page provider.Page) (int, error) {
+	applied, err := w.Store.ApplyPage(ctx, name, from, page)
+	return applied.Quarantined, err
 }
 
 // sourceBuilder turns etcd's provider descriptors into the syncer's sources.
