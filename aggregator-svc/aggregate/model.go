@@ -74,10 +74,12 @@ type StatsQuery = xiiapi.StatsQuery
 type Group = xiiapi.Group
 
 // Stats are the counts of a StatsQuery: Groups largest first, at most
-// MaxGroups of them; Total counts every matching response.
+// MaxGroups of them, Truncated when there were more; Total counts every
+// matching response.
 type Stats struct {
-	Groups []Group `json:"groups"`
-	Total  int64   `json:"total"`
+	Groups    []Group `json:"groups"`
+	Total     int64   `json:"total"`
+	Truncated bool    `json:"truncated"`
 }
 
 // KnownProvider is the aggregate's durable record of one provider the

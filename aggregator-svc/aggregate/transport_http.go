@@ -128,7 +128,7 @@ func encodeQuery(encodeError kithttp.ErrorEncoder) kithttp.EncodeResponseFunc {
 func encodeStats(encodeError kithttp.ErrorEncoder) kithttp.EncodeResponseFunc {
 	return xiihttp.EncodeSynced(encodeError, func(resp StatsResponse) (SyncReport, any) {
 		r := resp.Result
-		return r.Sync, xiiapi.StatsBody{Groups: xiihttp.OrEmpty(r.Stats.Groups), Total: r.Stats.Total, Sync: &r.Sync}
+		return r.Sync, xiiapi.StatsBody{Groups: xiihttp.OrEmpty(r.Stats.Groups), Total: r.Stats.Total, Truncated: r.Stats.Truncated, Sync: &r.Sync}
 	})
 }
 

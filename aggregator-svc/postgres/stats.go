@@ -42,7 +42,7 @@ func (s *Store) Stats(ctx context.Context, q aggregate.StatsQuery) (aggregate.St
 
 	keys := strings.Join(cols, ", ")
 	query := "SELECT " + keys + ", count(*) AS n, (sum(count(*)) OVER ())::bigint AS total\nFROM responses" + w.String() +
-		"\nGROUP BY " + keys + "\nORDER BY n DESC, " + keys + "\nLIMIT " + strconv.Itoa(aggregate.MaxGroups)
+		"\nGROUP BY " + keys + "\nORDER BY n DESC, " + keys + "\nLIMIT " + strconv.Itoa(aggregate.MaxGroups+1) // one more says there are more
 	rows, err := s.db.QueryContext(ctx, query, w.args...)
 	if err != nil {
 		return aggregate.Stats{}, fmt.Errorf("stats: %w", err)
@@ -67,6 +67,9 @@ func (s *Store) Stats(ctx context.Context, q aggregate.StatsQuery) (aggregate.St
 	}
 	if err := rows.Err(); err != nil {
 		return aggregate.Stats{}, fmt.Errorf("stats: %w", err)
+	}
+	if len(stats.Groups) > aggregate.MaxGroups {
+		stats.Groups, stats.Truncated = stats.Groups[:aggregate.MaxGroups], true
 	}
 	return stats, nil
 }

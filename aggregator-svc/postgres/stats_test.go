@@ -102,8 +102,12 @@ func TestStatsGroupLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Total != int64(len(recs)) || len(got.Groups) != aggregate.MaxGroups {
-		t.Fatalf("total %d, %d groups; want %d, %d", got.Total, len(got.Groups), len(recs), aggregate.MaxGroups)
+	if got.Total != int64(len(recs)) || len(got.Groups) != aggregate.MaxGroups || !got.Truncated {
+		t.Fatalf("total %d, %d groups, truncated %v; want %d, %d, truncated", got.Total, len(got.Groups), got.Truncated, len(recs), aggregate.MaxGroups)
+	}
+	few, err := s.Stats(t.Context(), aggregate.StatsQuery{GroupBy: []string{"provider"}})
+	if err != nil || few.Truncated || len(few.Groups) != 1 {
+		t.Fatalf("one group: %+v, %v; want it whole, not truncated", few, err)
 	}
 	if g := got.Groups[0]; g.Count != 2 {
 		t.Errorf("first group %v, want the largest (2)", g)

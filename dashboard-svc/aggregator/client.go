@@ -178,7 +178,7 @@ func (c *Client) Stats(ctx context.Context, q dashboard.StatsQuery) (dashboard.S
 		return dashboard.Stats{}, fmt.Errorf("aggregator stats: %w", callError(ctx, err))
 	}
 	b := resp.(*statsBody)
-	return dashboard.Stats{Groups: b.Groups, Total: b.Total, Sync: *b.Sync}, nil
+	return dashboard.Stats{Groups: b.Groups, Total: b.Total, Truncated: b.Truncated, Sync: *b.Sync}, nil
 }
 
 // Replicas returns how many replicas the client knows: those of the last

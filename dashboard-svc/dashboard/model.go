@@ -25,7 +25,8 @@ type Page struct {
 // Stats are the counts of a StatsQuery: Groups largest first, Total every
 // matching response, read after Sync.
 type Stats struct {
-	Groups []Group
-	Total  int64
-	Sync   SyncReport
+	Groups    []Group
+	Total     int64
+	Truncated bool // more groups than Groups holds
+	Sync      SyncReport
 }

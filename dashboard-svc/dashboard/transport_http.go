@@ -126,7 +126,7 @@ func encodeReporter(encodeError kithttp.ErrorEncoder) kithttp.EncodeResponseFunc
 func encodeStats(encodeError kithttp.ErrorEncoder) kithttp.EncodeResponseFunc {
 	return xiihttp.EncodeSynced(encodeError, func(resp StatsResponse) (SyncReport, any) {
 		st, rep := resp.Stats, reportOrEmpty(resp.Stats.Sync)
-		return st.Sync, xiiapi.StatsBody{Groups: xiihttp.OrEmpty(st.Groups), Total: st.Total, Sync: &rep}
+		return st.Sync, xiiapi.StatsBody{Groups: xiihttp.OrEmpty(st.Groups), Total: st.Total, Truncated: st.Truncated, Sync: &rep}
 	})
 }
 

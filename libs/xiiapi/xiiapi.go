@@ -131,9 +131,11 @@ type (
 	}
 	// StatsBody is the answer of GET StatsPath.
 	StatsBody struct {
-		Groups []Group     `json:"groups"`
-		Total  int64       `json:"total"`
-		Sync   *SyncReport `json:"sync"`
+		Groups []Group `json:"groups"`
+		Total  int64   `json:"total"`
+		// Truncated: there were more groups than the answer holds.
+		Truncated bool        `json:"truncated"`
+		Sync      *SyncReport `json:"sync"`
 	}
 	// SyncBody is the answer of POST SyncPath.
 	SyncBody struct {
