@@ -20,8 +20,17 @@ const (
 // with a context that holds a valid span (logger.InfoContext(ctx, ...)) gets
 // top-level trace_id and span_id attributes, also inside With and WithGroup
 // loggers, so a request's lines can be found from its trace and back.
+// Durations are written as text ("1.5s"), not as nanoseconds.
 func NewLogger(w io.Writer, level slog.Leveler) *slog.Logger {
-	return slog.New(&traceHandler{inner: slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})})
+	return slog.New(&traceHandler{inner: slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: durationText})})
+}
+
+// durationText writes a duration as time.Duration.String does.
+func durationText(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
 }
 
 // WithService returns l with a service attribute on every record.

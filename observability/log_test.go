@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"log/slog"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/trace"
 )
@@ -156,4 +158,12 @@ func merge(ms ...map[string]any) map[string]any {
 		}
 	}
 	return out
+}
+
+func TestLoggerWritesDurationsAsText(t *testing.T) {
+	var buf bytes.Buffer
+	NewLogger(&buf, slog.LevelInfo).Info("started", "ttl", 10*time.Second, slog.Group("config", slog.Duration("timeout", 1500*time.Millisecond)))
+	if out := buf.String(); !strings.Contains(out, `"ttl":"10s"`) || !strings.Contains(out, `"timeout":"1.5s"`) {
+		t.Errorf("log %s: want durations as text", out)
+	}
 }

@@ -3,21 +3,29 @@ package aggregate
 import (
 	"context"
 	"log/slog"
+	"strings"
+	"time"
+
+	"xii/libs/throttle"
 )
 
 // Middleware decorates a Service.
 type Middleware func(Service) Service
 
-// LoggingMiddleware logs each answer: at warn level when its sync left
-// providers out, naming them, at debug otherwise. Failures are logged
-// once, where the transport turns them into a status.
+// LoggingMiddleware logs each answer at debug level; one whose sync left
+// providers out, naming them, at warn level, once per set of missing
+// providers every ten seconds (a dead provider misses every answer).
+// Failures are logged once, where the transport turns them into a status.
 func LoggingMiddleware(logger *slog.Logger) Middleware {
-	return func(next Service) Service { return logging{logger: logger, next: next} }
+	return func(next Service) Service {
+		return logging{logger: logger, next: next, incomplete: throttle.New(10 * time.Second)}
+	}
 }
 
 type logging struct {
-	logger *slog.Logger
-	next   Service
+	logger     *slog.Logger
+	next       Service
+	incomplete *throttle.Throttle
 }
 
 func (l logging) Query(ctx context.Context, q Query) (QueryResult, error) {
@@ -46,8 +54,12 @@ func (l logging) Sync(ctx context.Context) SyncReport {
 func (l logging) answered(ctx context.Context, op string, rep SyncReport, attrs ...slog.Attr) {
 	level := slog.LevelDebug
 	if !rep.Complete {
-		level = slog.LevelWarn
-		attrs = append(attrs, slog.Any("unsynced_providers", rep.Incomplete()))
+		unsynced := rep.Incomplete()
+		attrs = append(attrs, slog.Any("unsynced_providers", unsynced))
+		if ok, held := l.incomplete.Allow(strings.Join(unsynced, ","), time.Now()); ok {
+			level = slog.LevelWarn
+			attrs = append(attrs, slog.Int("like_it_since_last_line", held))
+		}
 	}
 	l.logger.LogAttrs(ctx, level, "answered", append(attrs, slog.String("op", op), slog.Bool("complete", rep.Complete))...)
 }

@@ -61,8 +61,9 @@ func (p *providerSync) run(ctx context.Context, r roundStart) (res roundResult) 
 		if res.err != nil {
 			span.RecordError(res.err)
 			span.SetStatus(codes.Error, string(status)+": "+res.err.Error())
-			if status != xiiapi.StatusTimeout {
-				p.s.opts.Logger.WarnContext(ctx, "sync round failed", "provider", p.src.Name, "status", status, "err", res.err)
+			if ok, held := p.s.failures.Allow(p.src.Name, time.Now()); ok && status != xiiapi.StatusTimeout {
+				p.s.opts.Logger.WarnContext(ctx, "sync round failed", "provider", p.src.Name, "status", status, "err", res.err,
+					"failed_since_last_line", held)
 			}
 		}
 		p.s.metrics.recordRound(ctx, p, status, res.rows)

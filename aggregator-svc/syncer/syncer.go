@@ -20,6 +20,8 @@ import (
 	"sync"
 	"time"
 
+	"xii/libs/throttle"
+
 	"xii/libs/xiiapi"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -31,6 +33,9 @@ import (
 	"xii/aggregator-svc/provider"
 	"xii/aggregator-svc/tuning"
 )
+
+// logEvery is how often a provider that keeps failing is logged.
+const logEvery = 10 * time.Second
 
 // backgroundTimeout bounds a round no caller set a deadline for (polling).
 const backgroundTimeout = 30 * time.Second
@@ -98,6 +103,9 @@ type Syncer struct {
 	tracer  trace.Tracer
 	metrics *metrics
 	gate    *gate
+	// failures keeps a provider's failed rounds to one log line an
+	// interval: rounds follow requests, and a dead provider fails them all.
+	failures *throttle.Throttle
 
 	mu        sync.Mutex
 	confirmed bool
@@ -119,6 +127,7 @@ func New(opts Options) (*Syncer, error) {
 		gate:       newGate(opts.Tuning().MaxConcurrency),
 		providers:  map[string]*providerSync{},
 		lastSynced: map[string]time.Time{},
+		failures:   throttle.New(logEvery),
 	}
 	m, err := newMetrics(opts.MeterProvider, s)
 	if err != nil {

@@ -3,23 +3,30 @@ package dashboard
 import (
 	"context"
 	"log/slog"
+	"strings"
+	"time"
+
+	"xii/libs/throttle"
 )
 
 // Middleware decorates a Service.
 type Middleware func(Service) Service
 
-// LoggingMiddleware logs every answer whose sync was incomplete, naming
-// the providers that missed it, at warn level, and the rest at debug.
-// Failures are logged once, where they become an HTTP status.
+// LoggingMiddleware logs answers whose sync was incomplete, naming the
+// providers that missed it, at warn level, one line per set of missing
+// providers every ten seconds (a dead provider misses every answer), and
+// every answer at debug. Failures are logged once, where they become an
+// HTTP status.
 func LoggingMiddleware(logger *slog.Logger) Middleware {
 	return func(next Service) Service {
-		return loggingService{logger: logger, next: next}
+		return loggingService{logger: logger, next: next, incomplete: throttle.New(10 * time.Second)}
 	}
 }
 
 type loggingService struct {
-	logger *slog.Logger
-	next   Service
+	logger     *slog.Logger
+	next       Service
+	incomplete *throttle.Throttle
 }
 
 func (s loggingService) Responses(ctx context.Context, q Query) (Page, error) {
@@ -39,10 +46,15 @@ func (s loggingService) Stats(ctx context.Context, q StatsQuery) (Stats, error) 
 }
 
 func (s loggingService) logSync(ctx context.Context, what string, rep SyncReport, args ...any) {
-	if !rep.Complete {
-		s.logger.WarnContext(ctx, what+" answered from an incomplete sync",
-			append(args, "unsynced_providers", rep.Incomplete())...)
+	if rep.Complete {
+		s.logger.DebugContext(ctx, what+" answered", args...)
 		return
 	}
-	s.logger.DebugContext(ctx, what+" answered", args...)
+	unsynced := rep.Incomplete()
+	if ok, held := s.incomplete.Allow(strings.Join(unsynced, ","), time.Now()); ok {
+		s.logger.WarnContext(ctx, what+" answered from an incomplete sync",
+			append(args, "unsynced_providers", unsynced, "like_it_since_last_line", held)...)
+		return
+	}
+	s.logger.DebugContext(ctx, what+" answered from an incomplete sync", append(args, "unsynced_providers", unsynced)...)
 }
