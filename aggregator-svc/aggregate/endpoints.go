@@ -8,9 +8,10 @@ import (
 
 // Endpoints collects the service's endpoints.
 type Endpoints struct {
-	Query endpoint.Endpoint
-	Stats endpoint.Endpoint
-	Sync  endpoint.Endpoint
+	Query     endpoint.Endpoint
+	Stats     endpoint.Endpoint
+	Sync      endpoint.Endpoint
+	Providers endpoint.Endpoint
 }
 
 // MakeEndpoints returns the endpoints of s.
@@ -27,15 +28,19 @@ func MakeEndpoints(s Service) Endpoints {
 		Sync: func(ctx context.Context, _ any) (any, error) {
 			return SyncResponse{Report: s.Sync(ctx)}, nil
 		},
+		Providers: func(ctx context.Context, _ any) (any, error) {
+			return s.Providers(ctx), nil
+		},
 	}
 }
 
 // Wrap applies mw to every endpoint, naming each.
 func (e Endpoints) Wrap(mw func(name string) endpoint.Middleware) Endpoints {
 	return Endpoints{
-		Query: mw("aggregate.Query")(e.Query),
-		Stats: mw("aggregate.Stats")(e.Stats),
-		Sync:  mw("aggregate.Sync")(e.Sync),
+		Query:     mw("aggregate.Query")(e.Query),
+		Stats:     mw("aggregate.Stats")(e.Stats),
+		Sync:      mw("aggregate.Sync")(e.Sync),
+		Providers: mw("aggregate.Providers")(e.Providers),
 	}
 }
 

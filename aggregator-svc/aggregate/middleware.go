@@ -44,6 +44,8 @@ func (l logging) Stats(ctx context.Context, q StatsQuery) (StatsResult, error) {
 	return r, err
 }
 
+func (l logging) Providers(ctx context.Context) Providers { return l.next.Providers(ctx) }
+
 func (l logging) Sync(ctx context.Context) SyncReport {
 	rep := l.next.Sync(ctx)
 	l.answered(ctx, "sync", rep)

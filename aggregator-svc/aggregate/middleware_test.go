@@ -22,7 +22,7 @@ func TestLoggingMiddlewareNamesUnsyncedProviders(t *testing.T) {
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	rep := SyncReport{Providers: map[string]ProviderSync{"blue": {Status: xiiapi.StatusOK}, "red": {Status: xiiapi.StatusTimeout}}}
-	svc := LoggingMiddleware(logger)(NewService(reportSyncer(rep), emptyReader{}))
+	svc := LoggingMiddleware(logger)(NewService(reportSyncer(rep), emptyReader{}, nil))
 	for range 3 {
 		if _, err := svc.Query(t.Context(), Query{}); err != nil {
 			t.Fatal(err)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"xii/libs/xiiapi"
 )
 
 // QueryResult is a page of responses read after a sync.
@@ -27,16 +29,36 @@ type Service interface {
 	Stats(ctx context.Context, q StatsQuery) (StatsResult, error)
 	// Sync syncs without reading.
 	Sync(ctx context.Context) SyncReport
+	// Providers says what is known of every covered provider, and the
+	// settings in force, without syncing.
+	Providers(ctx context.Context) Providers
+}
+
+// Providers is the answer of Service.Providers, as the wire contract has it.
+type Providers = xiiapi.ProvidersBody
+
+// Operations reports the providers' and the settings' state.
+type Operations interface {
+	Providers() Providers
 }
 
 type service struct {
 	syncer Syncer
 	reader Reader
+	ops    Operations
 }
 
-// NewService returns the Service that syncs with s and reads from r.
-func NewService(s Syncer, r Reader) Service {
-	return &service{syncer: s, reader: r}
+// NewService returns the Service that syncs with s, reads from r and
+// reports ops (nil: an empty report).
+func NewService(s Syncer, r Reader, ops Operations) Service {
+	return &service{syncer: s, reader: r, ops: ops}
+}
+
+func (s *service) Providers(context.Context) Providers {
+	if s.ops == nil {
+		return Providers{Providers: []xiiapi.ProviderInfo{}, Settings: []xiiapi.Setting{}}
+	}
+	return s.ops.Providers()
 }
 
 func (s *service) Query(ctx context.Context, q Query) (QueryResult, error) {

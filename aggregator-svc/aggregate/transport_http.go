@@ -27,6 +27,7 @@ var Routes = []xiihttp.Route{
 	{Method: "GET", Path: xiiapi.ResponsesPath},
 	{Method: "GET", Path: xiiapi.StatsPath},
 	{Method: "POST", Path: xiiapi.SyncPath},
+	{Method: "GET", Path: xiiapi.ProvidersPath},
 }
 
 // NewHTTPHandler returns the aggregator's API for the dashboard:
@@ -34,6 +35,7 @@ var Routes = []xiihttp.Route{
 //	GET  /api/v1/responses  sync, then a filtered page (limit, cursor)
 //	GET  /api/v1/stats      sync, then counts per group_by
 //	POST /api/v1/sync       sync only
+//	GET  /api/v1/providers  the providers' state and the settings, no sync
 //
 // Every route takes a deadline (timeout parameter or Request-Timeout
 // header; xiiapi.AggregatorTimeouts). Each request is
@@ -48,6 +50,7 @@ func NewHTTPHandler(e Endpoints, token string, logger *slog.Logger) http.Handler
 		xiiapi.ResponsesPath: kithttp.NewServer(deadline.Endpoint(e.Query), decodeQuery, encodeQuery(encodeError), opts...),
 		xiiapi.StatsPath:     kithttp.NewServer(deadline.Endpoint(e.Stats), decodeStats, encodeStats(encodeError), opts...),
 		xiiapi.SyncPath:      kithttp.NewServer(deadline.Endpoint(e.Sync), decodeSync, encodeSync, opts...),
+		xiiapi.ProvidersPath: kithttp.NewServer(deadline.Endpoint(e.Providers), decodeSync, encodeProviders, opts...),
 	}
 	fail := func(w http.ResponseWriter, r *http.Request, err error) { encodeError(r.Context(), err, w) }
 	return xiihttp.NewMux(Routes, func(rt xiihttp.Route) http.Handler { return requireToken(token, fail, handlers[rt.Path]) }, fail)
@@ -130,6 +133,10 @@ func encodeStats(encodeError kithttp.ErrorEncoder) kithttp.EncodeResponseFunc {
 		r := resp.Result
 		return r.Sync, xiiapi.StatsBody{Groups: xiihttp.OrEmpty(r.Stats.Groups), Total: r.Stats.Total, Truncated: r.Stats.Truncated, Sync: &r.Sync}
 	})
+}
+
+func encodeProviders(_ context.Context, w http.ResponseWriter, response any) error {
+	return httpjson.Write(w, http.StatusOK, response.(Providers))
 }
 
 func encodeSync(_ context.Context, w http.ResponseWriter, response any) error {

@@ -63,7 +63,7 @@ func newTestAPI(t *testing.T, complete bool) (*httptest.Server, *fakeSyncer, *fa
 		{Provider: "blue", ProviderID: "2", Text: "b", Device: "iOS", Location: "Germany", CreatedAt: time.Unix(20, 0).UTC()},
 		{Provider: "red", ProviderID: "1", Text: "a", Device: "iOS", Location: "Germany", CreatedAt: time.Unix(10, 0).UTC()},
 	}}
-	srv := httptest.NewServer(NewHTTPHandler(MakeEndpoints(NewService(s, r)), "", slog.New(slog.DiscardHandler)))
+	srv := httptest.NewServer(NewHTTPHandler(MakeEndpoints(NewService(s, r, nil)), "", slog.New(slog.DiscardHandler)))
 	t.Cleanup(srv.Close)
 	return srv, s, r
 }
@@ -213,7 +213,7 @@ func FuzzParseQuery(f *testing.F) {
 // sends it; the dashboard's token cannot be gone around through :1110.
 func TestInternalToken(t *testing.T) {
 	s, r := &fakeSyncer{complete: true}, &fakeReader{}
-	srv := httptest.NewServer(NewHTTPHandler(MakeEndpoints(NewService(s, r)), "internal-s3cret", slog.New(slog.DiscardHandler)))
+	srv := httptest.NewServer(NewHTTPHandler(MakeEndpoints(NewService(s, r, nil)), "internal-s3cret", slog.New(slog.DiscardHandler)))
 	t.Cleanup(srv.Close)
 	for _, tt := range []struct {
 		auth   string

@@ -27,6 +27,12 @@ type providerSync struct {
 	// quarantined is the provider's count of quarantined records, as the
 	// last round read or wrote it.
 	quarantined int
+	// last is how the last round ended; zero before the first.
+	last struct {
+		status aggregate.SyncStatus
+		err    string
+		at     time.Time
+	}
 }
 
 // round is one pass over a provider, from the stored cursor until caught up.
@@ -140,6 +146,11 @@ func (p *providerSync) startLocked(r *round) {
 			p.syncedAt, p.cursor = res.startedAt, res.cursor
 		}
 		p.quarantined = res.quarantined
+		p.last.status, p.last.at = classify(res.err), time.Now()
+		p.last.err = ""
+		if res.err != nil {
+			p.last.err = reason(res.err)
+		}
 		r.result = res
 		close(r.done)
 		if p.running == r {

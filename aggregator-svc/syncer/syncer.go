@@ -57,6 +57,7 @@ type Store interface {
 type Source struct {
 	Name    string
 	Dialect string
+	URL     string // the descriptor's, for operators; it holds no credentials
 	// Version changes when the provider's descriptor changes; a source with
 	// a new version replaces the old one.
 	Version string

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -30,8 +31,9 @@ type Live struct {
 	cur      atomic.Pointer[Tuning]
 	started  atomic.Bool
 
-	mu      sync.Mutex
-	changed chan struct{} // closed and replaced on every change
+	mu       sync.Mutex
+	changed  chan struct{} // closed and replaced on every change
+	settings []Setting     // what Settings returns; set by apply
 
 	reported map[string]int64 // rejected etcd key to the revision logged; Run's only
 }
@@ -59,7 +61,48 @@ func NewLive(defaults Tuning, logger *slog.Logger, mp metric.MeterProvider) (*Li
 		reported: map[string]int64{},
 	}
 	l.cur.Store(&defaults)
+	l.settings = settingsOf(defaults, nil, nil)
 	return l, nil
+}
+
+// Setting is one setting as in force, and a value written to etcd for it
+// and rejected, if any: a rejected write is visible until it is fixed or
+// deleted, also after a restart, rather than silently replaced.
+type Setting struct {
+	Key   string
+	Value string // in force
+	// FromEtcd: Value was written to etcd; otherwise it is the default.
+	FromEtcd bool
+	// Rejected is the value written to etcd and refused, "" when none, and
+	// Reason why. A key that is no setting at all is listed with no Value.
+	Rejected, Reason string
+}
+
+// Settings returns every setting in force, in Keys order, then the keys
+// written to etcd that are no setting.
+func (l *Live) Settings() []Setting {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.settings)
+}
+
+// settingsOf describes t, with the keys fromEtcd set and the writes rejected
+// (name to Setting holding Rejected and Reason).
+func settingsOf(t Tuning, fromEtcd map[string]bool, rejected map[string]Setting) []Setting {
+	out := make([]Setting, 0, len(Keys)+len(rejected))
+	for _, k := range Keys {
+		st := Setting{Key: k, Value: t.Get(k), FromEtcd: fromEtcd[k]}
+		if r, ok := rejected[k]; ok {
+			st.Rejected, st.Reason = r.Rejected, r.Reason
+		}
+		out = append(out, st)
+	}
+	for _, k := range slices.Sorted(maps.Keys(rejected)) {
+		if !slices.Contains(Keys, k) {
+			out = append(out, rejected[k])
+		}
+	}
+	return out
 }
 
 // Current returns the settings in force. It takes no lock, so it can be
@@ -96,14 +139,17 @@ func (l *Live) Run(ctx context.Context, cli *clientv3.Client) error {
 func (l *Live) apply(ctx context.Context, kvs map[string]discovery.Entry) {
 	prev := l.Current()
 	next := l.defaults
+	fromEtcd, rejected := map[string]bool{}, map[string]Setting{}
 	for key, e := range kvs {
 		name := strings.TrimPrefix(key, Prefix)
 		t, err := next.Set(name, e.Value)
 		if err == nil {
 			next = t
+			fromEtcd[name] = true
 			delete(l.reported, key)
 			continue
 		}
+		rejected[name] = Setting{Key: name, Rejected: e.Value, Reason: err.Error()}
 		l.reject(ctx, key, name, e, err)
 		if slices.Contains(Keys, name) {
 			// The last good value stays. It was accepted before, unless
@@ -116,6 +162,9 @@ func (l *Live) apply(ctx context.Context, kvs map[string]discovery.Entry) {
 			delete(l.reported, key)
 		}
 	}
+	l.mu.Lock()
+	l.settings = settingsOf(next, fromEtcd, rejected)
+	l.mu.Unlock()
 	if next == prev {
 		return
 	}

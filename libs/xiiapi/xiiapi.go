@@ -19,6 +19,7 @@ const (
 	ResponsesPath = "/api/v1/responses"
 	StatsPath     = "/api/v1/stats"
 	SyncPath      = "/api/v1/sync"
+	ProvidersPath = "/api/v1/providers"
 )
 
 // Headers.
@@ -141,4 +142,40 @@ type (
 	SyncBody struct {
 		Sync *SyncReport `json:"sync"`
 	}
+	// ProvidersBody is the answer of GET ProvidersPath: what the
+	// aggregator knows of every covered provider, and its settings in
+	// force. No sync is run for it.
+	ProvidersBody struct {
+		Providers []ProviderInfo `json:"providers"`
+		Settings  []Setting      `json:"settings"`
+	}
 )
+
+// ProviderInfo is one covered provider as an operator sees it.
+type ProviderInfo struct {
+	Name    string `json:"name"`
+	Dialect string `json:"dialect,omitempty"`
+	// URL is the descriptor's, credentials masked; "" for a provider not
+	// synced now.
+	URL string `json:"url,omitempty"`
+	// Status and Error are how the last round on the answering replica
+	// ended, or why the provider is not synced; Status is "" before the
+	// first round.
+	Status      SyncStatus `json:"status,omitempty"`
+	Error       string     `json:"error,omitempty"`
+	LastRound   time.Time  `json:"last_round,omitzero"`
+	SyncedAt    time.Time  `json:"synced_at,omitzero"`
+	LagMS       int64      `json:"lag_ms"`
+	Breaker     string     `json:"breaker,omitempty"` // closed, half-open or open
+	Quarantined int        `json:"quarantined"`
+}
+
+// Setting is one aggregator setting in force, and a value written to etcd
+// for it and rejected, if any; a key that is no setting has no value.
+type Setting struct {
+	Key      string `json:"key"`
+	Value    string `json:"value,omitempty"`
+	FromEtcd bool   `json:"from_etcd"`
+	Rejected string `json:"rejected,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+}

@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
 	"xii/aggregator-svc/tuning"
 	"xii/libs/discovery"
+	"xii/libs/xiiapi"
 	"xii/testkit/wait"
 )
 
@@ -98,4 +101,64 @@ func scrape(t *testing.T, base string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestProvidersView: GET /api/v1/providers shows every covered provider
+// with its dialect, URL, last round and breaker, and the settings in force;
+// a value written to etcd and rejected is shown as rejected, also by a
+// replica started after it was written, instead of the default silently.
+func TestProvidersView(t *testing.T) {
+	log := newTestLog(t)
+	blue := uniqueName("blue-")
+	url := startSurvey(t, blue, log)
+	post(t, url, "view", "iOS")
+	cli := etcd.Client(t)
+	if _, err := cli.Put(context.Background(), tuning.Prefix+"fetch_timeout", "banana"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Delete(context.Background(), tuning.Prefix+"fetch_timeout") })
+
+	agg := startAggregator(t, log)
+	waitForProviders(t, agg, blue)
+	agg.query(t, "survey", "view") // a round, so there is a last one to show
+	view := providersOf(t, agg)
+	i := slices.IndexFunc(view.Providers, func(p xiiapi.ProviderInfo) bool { return p.Name == blue })
+	if i < 0 {
+		t.Fatalf("providers %+v, want %s", view.Providers, blue)
+	}
+	if p := view.Providers[i]; p.Dialect != "xii-v1" || p.URL != url || p.Status != "ok" || p.Breaker != "closed" || p.LastRound.IsZero() {
+		t.Errorf("provider %+v, want xii-v1 at %s, ok, breaker closed, a last round", p, url)
+	}
+	checkRejected := func(view xiiapi.ProvidersBody) {
+		t.Helper()
+		for _, s := range view.Settings {
+			if s.Key == "fetch_timeout" {
+				if s.Rejected != "banana" || s.Reason == "" || s.FromEtcd || s.Value == "" {
+					t.Errorf("setting %+v, want the default in force and banana rejected with its reason", s)
+				}
+				return
+			}
+		}
+		t.Errorf("settings %+v, no fetch_timeout", view.Settings)
+	}
+	checkRejected(view)
+
+	agg.stop()
+	again := launchAggregator(t, log, map[string]string{"XII_POSTGRES_URL": agg.db})
+	wait.For(t, "the restarted replica ready", func() bool { return again.status("/readyz") == 200 })
+	checkRejected(providersOf(t, again))
+}
+
+func providersOf(t *testing.T, a *aggregator) xiiapi.ProvidersBody {
+	t.Helper()
+	resp, err := http.Get(a.url + xiiapi.ProvidersPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body xiiapi.ProvidersBody
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d, %v", xiiapi.ProvidersPath, resp.StatusCode, err)
+	}
+	return body
 }

@@ -153,7 +153,7 @@ func wire(ctx context.Context, cfg config, logger *slog.Logger, tel *observabili
 		return nil, err
 	}
 
-	var svc aggregate.Service = aggregate.NewService(syn, store)
+	var svc aggregate.Service = aggregate.NewService(syn, store, operations{syncer: syn, live: live})
 	svc = aggregate.LoggingMiddleware(logger)(svc)
 	endpoints := aggregate.MakeEndpoints(svc).Wrap(observability.EndpointSpan)
 	server := httpserver.New(httpserver.Routes{

@@ -3,11 +3,16 @@ package main
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"time"
+
+	"xii/aggregator-svc/aggregate"
+	"xii/libs/xiiapi"
 
 	"xii/aggregator-svc/postgres"
 	"xii/aggregator-svc/provider"
 	"xii/aggregator-svc/syncer"
+	"xii/aggregator-svc/tuning"
 	"xii/libs/discovery"
 	"xii/observability"
 )
@@ -59,5 +64,46 @@ func (b *sourceBuilder) build(name string, d discovery.Descriptor) (syncer.Sourc
 	if err != nil {
 		return syncer.Source{}, err
 	}
-	return syncer.Source{Name: name, Dialect: d.Dialect, Version: d.Dialect + " " + d.URL, Source: src}, nil
+	return syncer.Source{Name: name, Dialect: d.Dialect, URL: d.URL, Version: d.Dialect + " " + d.URL, Source: src}, nil
+}
+
+// operations reports the syncer's providers and the live settings.
+type operations struct {
+	syncer *syncer.Syncer
+	live   *tuning.Live
+}
+
+func (o operations) Providers() aggregate.Providers {
+	now := time.Now()
+	out := aggregate.Providers{Providers: []xiiapi.ProviderInfo{}, Settings: []xiiapi.Setting{}}
+	for _, p := range o.syncer.Providers() {
+		info := xiiapi.ProviderInfo{
+			Name: p.Name, Dialect: p.Dialect, URL: masked(p.URL), Status: p.Status, Error: p.Error,
+			LastRound: p.LastRound, SyncedAt: p.SyncedAt, Breaker: p.Breaker, Quarantined: p.Quarantined,
+		}
+		if !p.SyncedAt.IsZero() {
+			info.LagMS = now.Sub(p.SyncedAt).Milliseconds()
+		}
+		out.Providers = append(out.Providers, info)
+	}
+	for _, s := range o.live.Settings() {
+		out.Settings = append(out.Settings, xiiapi.Setting{Key: s.Key, Value: s.Value, FromEtcd: s.FromEtcd, Rejected: s.Rejected, Reason: s.Reason})
+	}
+	return out
+}
+
+// masked is raw with any credentials in it masked; descriptors hold none,
+// but an operator's view must not be the one place that shows them.
+func masked(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	if q := u.Query(); len(q) > 0 {
+		for k := range q {
+			q.Set(k, "xxxxx")
+		}
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
 }
