@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -80,6 +81,7 @@ type Client struct {
 	endpointers []*sd.DefaultEndpointer
 	responses   endpoint.Endpoint
 	stats       endpoint.Endpoint
+	providers   endpoint.Endpoint
 }
 
 var _ dashboard.Aggregator = (*Client)(nil)
@@ -149,6 +151,7 @@ func New(cfg Config) (*Client, error) {
 	rs := newReplicas()
 	c.responses = c.balance(cfg, logger, factory(cfg.HTTPClient, cfg.Token, rs, xiiapi.ResponsesPath, func() answer { return new(responsesBody) }))
 	c.stats = c.balance(cfg, logger, factory(cfg.HTTPClient, cfg.Token, rs, xiiapi.StatsPath, func() answer { return new(statsBody) }))
+	c.providers = c.balance(cfg, logger, factory(cfg.HTTPClient, cfg.Token, rs, xiiapi.ProvidersPath, func() answer { return new(providersBody) }))
 	return c, nil
 }
 
@@ -179,6 +182,16 @@ func (c *Client) Stats(ctx context.Context, q dashboard.StatsQuery) (dashboard.S
 	}
 	b := resp.(*statsBody)
 	return dashboard.Stats{Groups: b.Groups, Total: b.Total, Truncated: b.Truncated, Sync: *b.Sync}, nil
+}
+
+// Providers implements dashboard.Aggregator: one replica's view of the
+// providers and its settings.
+func (c *Client) Providers(ctx context.Context) (dashboard.Providers, error) {
+	resp, err := c.providers(ctx, url.Values{})
+	if err != nil {
+		return dashboard.Providers{}, fmt.Errorf("aggregator providers: %w", callError(ctx, err))
+	}
+	return dashboard.Providers(*resp.(*providersBody)), nil
 }
 
 // Replicas returns how many replicas the client knows: those of the last

@@ -3,6 +3,7 @@ package aggregator
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -27,16 +28,36 @@ const maxAnswerBytes = 64 << 20
 type (
 	responsesBody xiiapi.ResponsesBody
 	statsBody     xiiapi.StatsBody
+	providersBody xiiapi.ProvidersBody
 )
 
-// answer is a decoded answer body; its sync report is nil when the
-// aggregator sent none.
+// answer is a decoded answer body; check says whether it is whole, and
+// holds a sync report complete only where the header says so too.
 type answer interface {
-	syncReport() *dashboard.SyncReport
+	check(h http.Header) error
 }
 
-func (b *responsesBody) syncReport() *dashboard.SyncReport { return b.Sync }
-func (b *statsBody) syncReport() *dashboard.SyncReport     { return b.Sync }
+func (b *responsesBody) check(h http.Header) error { return checkSync(b.Sync, h) }
+func (b *statsBody) check(h http.Header) error     { return checkSync(b.Sync, h) }
+
+func (b *providersBody) check(http.Header) error {
+	if b.Providers == nil || b.Settings == nil {
+		return errors.New("answer without providers or settings")
+	}
+	return nil
+}
+
+// checkSync refuses a missing sync report and takes a report for complete
+// only when the header says so too.
+func checkSync(rep *dashboard.SyncReport, h http.Header) error {
+	if rep == nil {
+		return errors.New("answer without a sync report")
+	}
+	if h.Get(dashboard.SyncCompleteHeader) != "true" {
+		rep.Complete = false
+	}
+	return nil
+}
 
 // factory returns a go-kit sd.Factory that makes, for each replica's base
 // URL, an endpoint calling GET path on it. The endpoint's request is the
@@ -112,12 +133,8 @@ func decodeAnswer(newBody func() answer) kithttp.DecodeResponseFunc {
 		if err := json.NewDecoder(io.LimitReader(r.Body, maxAnswerBytes)).Decode(body); err != nil {
 			return nil, fmt.Errorf("%w: decode answer: %w", dashboard.ErrBadGateway, err)
 		}
-		rep := body.syncReport()
-		if rep == nil {
-			return nil, fmt.Errorf("%w: answer without a sync report", dashboard.ErrBadGateway)
-		}
-		if r.Header.Get(dashboard.SyncCompleteHeader) != "true" {
-			rep.Complete = false
+		if err := body.check(r.Header); err != nil {
+			return nil, fmt.Errorf("%w: %w", dashboard.ErrBadGateway, err)
 		}
 		return body, nil
 	}

@@ -11,6 +11,7 @@ import (
 type Endpoints struct {
 	Responses endpoint.Endpoint
 	Stats     endpoint.Endpoint
+	Providers endpoint.Endpoint
 }
 
 // MakeEndpoints returns the endpoints of s.
@@ -18,6 +19,7 @@ func MakeEndpoints(s Service) Endpoints {
 	return Endpoints{
 		Responses: MakeResponsesEndpoint(s),
 		Stats:     MakeStatsEndpoint(s),
+		Providers: MakeProvidersEndpoint(s),
 	}
 }
 
@@ -26,6 +28,7 @@ func (e Endpoints) Wrap(mw func(name string) endpoint.Middleware) Endpoints {
 	return Endpoints{
 		Responses: mw("dashboard.Responses")(e.Responses),
 		Stats:     mw("dashboard.Stats")(e.Stats),
+		Providers: mw("dashboard.Providers")(e.Providers),
 	}
 }
 
@@ -75,7 +78,25 @@ func MakeStatsEndpoint(s Service) endpoint.Endpoint {
 	}
 }
 
+// ProvidersResponse carries the providers' state or the business error.
+type ProvidersResponse struct {
+	Providers Providers
+	Err       error
+}
+
+// Failed implements endpoint.Failer.
+func (r ProvidersResponse) Failed() error { return r.Err }
+
+// MakeProvidersEndpoint returns an endpoint that calls s.Providers.
+func MakeProvidersEndpoint(s Service) endpoint.Endpoint {
+	return func(ctx context.Context, _ any) (any, error) {
+		p, err := s.Providers(ctx)
+		return ProvidersResponse{Providers: p, Err: err}, nil
+	}
+}
+
 var (
+	_ endpoint.Failer = ProvidersResponse{}
 	_ endpoint.Failer = ResponsesResponse{}
 	_ endpoint.Failer = StatsResponse{}
 )

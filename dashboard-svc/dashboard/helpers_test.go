@@ -58,6 +58,17 @@ func (s *stubAggregator) Stats(ctx context.Context, q StatsQuery) (Stats, error)
 	return st, err
 }
 
+func (s *stubAggregator) Providers(ctx context.Context) (Providers, error) {
+	s.mu.Lock()
+	s.record(ctx)
+	err, wait := s.err, s.wait
+	s.mu.Unlock()
+	if wait {
+		return Providers{}, s.waitForEnd(ctx)
+	}
+	return Providers{Providers: []xiiapi.ProviderInfo{{Name: "blue", Dialect: "xii-v1", Status: xiiapi.StatusOK, Breaker: "closed"}}}, err
+}
+
 // waitForEnd is a hung aggregator: it answers only when ctx ends.
 func (s *stubAggregator) waitForEnd(ctx context.Context) error {
 	if s.started != nil {

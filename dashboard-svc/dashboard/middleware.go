@@ -45,6 +45,10 @@ func (s loggingService) Stats(ctx context.Context, q StatsQuery) (Stats, error) 
 	return st, err
 }
 
+func (s loggingService) Providers(ctx context.Context) (Providers, error) {
+	return s.next.Providers(ctx)
+}
+
 func (s loggingService) logSync(ctx context.Context, what string, rep SyncReport, args ...any) {
 	if rep.Complete {
 		s.logger.DebugContext(ctx, what+" answered", args...)

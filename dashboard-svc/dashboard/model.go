@@ -12,6 +12,9 @@ type (
 	// acknowledged by any provider before the request arrived.
 	SyncReport = xiiapi.SyncReport
 	Group      = xiiapi.Group
+	// Providers is what the aggregator knows of its providers, and its
+	// settings in force.
+	Providers = xiiapi.ProvidersBody
 )
 
 // Page is one page of responses with the sync it was read after.

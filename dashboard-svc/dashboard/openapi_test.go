@@ -33,6 +33,7 @@ var routeParams = map[string][]string{
 	"/api/v1/responses": responsesParams,
 	"/api/v1/stats":     statsParams,
 	"/api/v1/reporter":  reporterParams,
+	"/api/v1/providers": providersParams,
 }
 
 // probes returns a way to provoke every status the dashboard's routes

@@ -62,6 +62,9 @@ type Aggregator interface {
 	Responses(ctx context.Context, q Query) (Page, error)
 	// Stats syncs like Responses, then counts per group.
 	Stats(ctx context.Context, q StatsQuery) (Stats, error)
+	// Providers says what the aggregator knows of every covered provider,
+	// and its settings in force, without syncing.
+	Providers(ctx context.Context) (Providers, error)
 }
 
 // Service is what dashboard-svc offers.
@@ -72,6 +75,9 @@ type Service interface {
 	// Stats returns fresh counts per group. Errors: ErrInvalid and those
 	// of Aggregator.
 	Stats(ctx context.Context, q StatsQuery) (Stats, error)
+	// Providers returns the providers' state and the aggregator's settings.
+	// Errors: those of Aggregator.
+	Providers(ctx context.Context) (Providers, error)
 }
 
 type service struct {
@@ -93,6 +99,14 @@ func (s *service) Responses(ctx context.Context, q Query) (Page, error) {
 	p, err := s.agg.Responses(ctx, q)
 	if err != nil {
 		return Page{}, fmt.Errorf("responses: %w", err)
+	}
+	return p, nil
+}
+
+func (s *service) Providers(ctx context.Context) (Providers, error) {
+	p, err := s.agg.Providers(ctx)
+	if err != nil {
+		return Providers{}, fmt.Errorf("providers: %w", err)
 	}
 	return p, nil
 }

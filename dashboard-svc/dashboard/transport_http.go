@@ -39,6 +39,7 @@ type HTTPOptions struct {
 //	GET /api/v1/responses  a fresh page: ?survey=&device=&location=&provider=&since=&until=&limit=&cursor=&timeout=
 //	GET /api/v1/stats      fresh counts: ?group_by=device,location&<filters>&timeout=
 //	GET /api/v1/reporter   the first prototype's plain array: ?<filters>&limit=&timeout=
+//	GET /api/v1/providers  the providers' state and the aggregator's settings: ?timeout=
 //
 // Each checks the token (if set), then the parameters, then runs under
 // the request's deadline.
@@ -53,6 +54,7 @@ func NewHTTPHandler(e Endpoints, opts HTTPOptions) *http.ServeMux {
 		"/api/v1/responses": kithttp.NewServer(deadline.Endpoint(e.Responses), dec.responses(responsesParams), encodeResponses(encodeError), serverOpts...),
 		"/api/v1/stats":     kithttp.NewServer(deadline.Endpoint(e.Stats), dec.stats, encodeStats(encodeError), serverOpts...),
 		"/api/v1/reporter":  kithttp.NewServer(deadline.Endpoint(e.Responses), dec.responses(reporterParams), encodeReporter(encodeError), serverOpts...),
+		"/api/v1/providers": kithttp.NewServer(deadline.Endpoint(e.Providers), dec.providers, encodeProviders(encodeError), serverOpts...),
 	}
 	fail := func(w http.ResponseWriter, r *http.Request, err error) { encodeError(r.Context(), err, w) }
 	limit := opts.RateLimit.Middleware(fail)
@@ -66,6 +68,7 @@ var Routes = []xiihttp.Route{
 	{Method: "GET", Path: "/api/v1/responses"},
 	{Method: "GET", Path: "/api/v1/stats"},
 	{Method: "GET", Path: "/api/v1/reporter"},
+	{Method: "GET", Path: "/api/v1/providers"},
 }
 
 // Param sets: which query parameters each route accepts.
@@ -73,6 +76,7 @@ var (
 	responsesParams = xiiapi.QueryParams
 	statsParams     = xiiapi.StatsParams
 	reporterParams  = append([]string{"limit", "timeout"}, xiiapi.FilterParams...)
+	providersParams = []string{"timeout"}
 )
 
 // decoders parse each request's query once, strictly, with the deadline
@@ -94,6 +98,14 @@ func (d decoders) responses(known []string) kithttp.DecodeRequestFunc {
 		}
 		return deadline.Request{Request: ResponsesRequest{Query: q}, Timeout: timeout}, nil
 	}
+}
+
+func (d decoders) providers(_ context.Context, r *http.Request) (any, error) {
+	_, timeout, err := xiihttp.ReadQuery(r, providersParams, d.timeouts)
+	if err != nil {
+		return nil, err
+	}
+	return deadline.Request{Timeout: timeout}, nil
 }
 
 func (d decoders) stats(_ context.Context, r *http.Request) (any, error) {
@@ -128,6 +140,22 @@ func encodeStats(encodeError kithttp.ErrorEncoder) kithttp.EncodeResponseFunc {
 		st, rep := resp.Stats, reportOrEmpty(resp.Stats.Sync)
 		return st.Sync, xiiapi.StatsBody{Groups: xiihttp.OrEmpty(st.Groups), Total: st.Total, Truncated: st.Truncated, Sync: &rep}
 	})
+}
+
+// encodeProviders writes the providers' state; it is no synced answer, so
+// it says it holds no complete sync.
+func encodeProviders(encodeError kithttp.ErrorEncoder) kithttp.EncodeResponseFunc {
+	return func(ctx context.Context, w http.ResponseWriter, response any) error {
+		resp := response.(ProvidersResponse)
+		if resp.Err != nil {
+			encodeError(ctx, resp.Err, w)
+			return nil
+		}
+		w.Header().Set(SyncCompleteHeader, "false")
+		body := resp.Providers
+		body.Providers, body.Settings = xiihttp.OrEmpty(body.Providers), xiihttp.OrEmpty(body.Settings)
+		return httpjson.Write(w, http.StatusOK, body)
+	}
 }
 
 // reportOrEmpty keeps the providers an object, never null.

@@ -158,6 +158,18 @@ func TestFiltersLimitAndPagination(t *testing.T) {
 		}
 	}
 
+	// The providers' view, through the dashboard and the internal token.
+	status, _, b, _ = call("GET", s.URL("dashboard")+"/api/v1/providers", "", "", nil)
+	var view struct {
+		Providers []struct {
+			Name, Dialect, Status string
+		} `json:"providers"`
+		Settings []struct{ Key, Value string } `json:"settings"`
+	}
+	if err := json.Unmarshal(b, &view); status != 200 || err != nil || len(view.Providers) != 2 || len(view.Settings) == 0 {
+		t.Errorf("GET /api/v1/providers: %d %s; want blue and red and the settings", status, b)
+	}
+
 	// What a client sends is a 4xx or an answer, never a 5xx: an offset
 	// PostgreSQL refuses (beyond ±15:59), and a forged cursor with a NUL.
 	nul := base64.RawURLEncoding.EncodeToString([]byte(`{"t":"2026-01-01T00:00:00Z","p":"blue\u0000","i":"1"}`))
