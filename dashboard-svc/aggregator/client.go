@@ -52,6 +52,8 @@ const (
 type Config struct {
 	// EtcdEndpoints are the etcd client URLs. Required.
 	EtcdEndpoints []string
+	// EtcdAuth is how the client proves itself to etcd; zero for none.
+	EtcdAuth discovery.Auth
 	// Prefix is the etcd prefix of the replicas; Prefix when empty.
 	Prefix string
 	// HTTPClient calls the replicas. Give it a transport that propagates
@@ -122,7 +124,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	cli, err := discovery.NewClient(cfg.EtcdEndpoints)
+	cli, err := discovery.NewClient(cfg.EtcdEndpoints, cfg.EtcdAuth)
 	if err != nil {
 		return nil, fmt.Errorf("aggregator client: %w", err)
 	}

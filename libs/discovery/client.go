@@ -17,9 +17,10 @@ const keepaliveTime = 10 * time.Second
 // NewClient returns an etcd client with the settings xii's services share:
 // bounded dials, reconnects every RetryMax at most (gRPC's default backoff
 // grows to two minutes), keepalive pings, and the client's own logging
-// silenced — callers log what matters. It does not wait for etcd.
-func NewClient(endpoints []string) (*clientv3.Client, error) {
-	cfg, err := RegistrarConfig{Endpoints: endpoints, Prefix: ServicesPrefix, Name: "client", Value: "-"}.withDefaults()
+// silenced — callers log what matters; auth's user and TLS when set. It
+// does not wait for etcd.
+func NewClient(endpoints []string, auth Auth) (*clientv3.Client, error) {
+	cfg, err := RegistrarConfig{Endpoints: endpoints, Auth: auth, Prefix: ServicesPrefix, Name: "client", Value: "-"}.withDefaults()
 	if err != nil {
 		return nil, fmt.Errorf("etcd client: %w", err)
 	}
@@ -41,7 +42,10 @@ func newClient(cfg RegistrarConfig) (*clientv3.Client, error) {
 			},
 			MinConnectTimeout: cfg.DialTimeout,
 		})},
-		Logger: zap.NewNop(),
+		Logger:   zap.NewNop(),
+		Username: cfg.Auth.Username,
+		Password: cfg.Auth.Password,
+		TLS:      cfg.Auth.TLS,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("etcd client: %w", err)

@@ -23,6 +23,8 @@ const retryMin = 100 * time.Millisecond
 type RegistrarConfig struct {
 	// Endpoints are the etcd client URLs.
 	Endpoints []string
+	// Auth is how the registrar proves itself to etcd; zero for none.
+	Auth Auth
 	// Prefix is the key prefix, ProvidersPrefix or ServicesPrefix; the key
 	// is Prefix+Name.
 	Prefix string

@@ -30,6 +30,7 @@ type config struct {
 	AdvertiseURL    string
 	PostgresURL     string
 	EtcdEndpoints   []string
+	EtcdAuth        discovery.Auth
 	ProviderTokens  map[string]provider.Credential
 	Coalesce        bool
 	MaxPageBytes    int64
@@ -48,6 +49,7 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 	advertise := fs.String("advertise-url", "", "URL the dashboard reaches this replica at (default http://127.0.0.1:<listen port>)")
 	pg := fs.String("postgres-url", "postgres://postgres@127.0.0.1:5432/xii_aggregate?sslmode=disable", "PostgreSQL URL of the aggregate; the database is created if missing")
 	etcd := fs.String("etcd-endpoints", "127.0.0.1:2379", "comma-separated etcd endpoints")
+	etcdAuth := discovery.AuthFlags(fs)
 	tokens := fs.String("provider-tokens", "", "comma-separated provider=url@token entries: bearer tokens for providers' export APIs, each sent only to its URL (scheme, host, port and path prefix)")
 	coalesce := fs.Bool("coalesce", true, "share sync rounds between concurrent requests; false is for benchmarks only")
 	maxPage := fs.Int64("max-page-bytes", 32<<20, "largest provider page accepted, in bytes")
@@ -63,6 +65,9 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 		InternalToken: *internal,
 	}
 	c.EtcdEndpoints = envflag.List(*etcd)
+	if c.EtcdAuth, err = etcdAuth(); err != nil {
+		return config{}, err
+	}
 	if c.ProviderTokens, err = parseTokens(*tokens); err != nil {
 		return config{}, err
 	}
@@ -164,6 +169,7 @@ func (c config) LogValue() slog.Value {
 		slog.Duration("register_ttl", c.RegisterTTL),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.Int("max_conns", c.MaxConns),
+		slog.Any("etcd_auth", c.EtcdAuth),
 		slog.Bool("internal_token", c.InternalToken != ""),
 		slog.String("log_level", c.LogLevel.String()),
 	)

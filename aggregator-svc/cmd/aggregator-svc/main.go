@@ -55,7 +55,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return err
 	}
 	defer store.Close()
-	etcd, err := discovery.NewClient(cfg.EtcdEndpoints)
+	etcd, err := discovery.NewClient(cfg.EtcdEndpoints, cfg.EtcdAuth)
 	if err != nil {
 		return err
 	}
@@ -143,6 +143,7 @@ func wire(ctx context.Context, cfg config, logger *slog.Logger, tel *observabili
 	}
 	registrar, err := discovery.NewRegistrar(discovery.RegistrarConfig{
 		Endpoints: cfg.EtcdEndpoints,
+		Auth:      cfg.EtcdAuth,
 		Prefix:    discovery.ServicesPrefix + "aggregator/",
 		Name:      cfg.ID,
 		Value:     cfg.AdvertiseURL,

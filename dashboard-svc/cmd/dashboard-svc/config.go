@@ -12,6 +12,7 @@ import (
 
 	"xii/dashboard-svc/aggregator"
 	"xii/dashboard-svc/dashboard"
+	"xii/libs/discovery"
 	"xii/libs/envflag"
 	"xii/libs/httpserver"
 	"xii/observability"
@@ -30,6 +31,7 @@ const minTokenLen = 16
 type config struct {
 	ListenAddr      string
 	EtcdEndpoints   []string
+	EtcdAuth        discovery.Auth
 	EtcdTimeout     time.Duration
 	APIToken        string
 	Deadlines       dashboard.Deadlines
@@ -46,6 +48,7 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 	fs.SetOutput(stderr)
 	listen := fs.String("listen-addr", defaultListenAddr, "HTTP listen address")
 	etcd := fs.String("etcd-endpoints", "127.0.0.1:2379", "comma-separated etcd endpoints, where aggregator replicas register")
+	etcdAuth := discovery.AuthFlags(fs)
 	etcdTimeout := fs.Duration("etcd-timeout", aggregator.DefaultEtcdTimeout, "bound on connecting to etcd and on each read of the replicas")
 	token := fs.String("api-token", "", "bearer token the public API requires; empty: none (demo only)")
 	def := fs.Duration("default-timeout", dashboard.DefaultTimeout, "request deadline when the caller asks for none")
@@ -70,6 +73,9 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 		InternalToken: *internal,
 	}
 	c.EtcdEndpoints = envflag.List(*etcd)
+	if c.EtcdAuth, err = etcdAuth(); err != nil {
+		return config{}, err
+	}
 	if c.LogLevel, err = observability.ParseLevel(common.LogLevel); err != nil {
 		return config{}, fmt.Errorf("log-level: %w", err)
 	}
@@ -125,6 +131,7 @@ func (c config) LogValue() slog.Value {
 		slog.Int("aggregator_attempts", c.Attempts),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.Int("max_conns", c.MaxConns),
+		slog.Any("etcd_auth", c.EtcdAuth),
 		slog.Bool("internal_token", c.InternalToken != ""),
 		slog.Float64("rate_limit", c.RateLimit.PerSecond),
 		slog.Int("rate_burst", c.RateLimit.Burst),

@@ -50,6 +50,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 
 	agg, err := aggregator.New(aggregator.Config{
 		EtcdEndpoints: cfg.EtcdEndpoints,
+		EtcdAuth:      cfg.EtcdAuth,
 		EtcdTimeout:   cfg.EtcdTimeout,
 		HTTPClient:    &http.Client{Transport: tel.Transport(aggregator.NewTransport())},
 		Attempts:      cfg.Attempts,

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"xii/libs/discovery"
 	"xii/libs/envflag"
 	"xii/libs/httpserver"
 	"xii/observability"
@@ -29,6 +30,7 @@ type config struct {
 	AdvertiseURL    string
 	PostgresURL     string
 	EtcdEndpoints   []string
+	EtcdAuth        discovery.Auth
 	ExportToken     string
 	MaxBodyBytes    int64
 	RegisterTTL     time.Duration
@@ -48,6 +50,7 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 	advertise := fs.String("advertise-url", "", "URL other services reach this instance at (default http://127.0.0.1:<listen port>)")
 	pg := fs.String("postgres-url", "", "PostgreSQL URL; the database is created if missing (default postgres://postgres@127.0.0.1:5432/xii_survey_<name>?sslmode=disable)")
 	etcd := fs.String("etcd-endpoints", "127.0.0.1:2379", "comma-separated etcd endpoints; empty disables registration")
+	etcdAuth := discovery.AuthFlags(fs)
 	token := fs.String("export-token", "", "bearer token the export API requires; empty: none")
 	maxBody := fs.Int64("max-body-bytes", survey.DefaultMaxBodyBytes, "largest accepted request body, in bytes")
 	rateLimit := fs.Float64("rate-limit", 0, "Submissions per second one client (IP address) may make on average; past it 429 (0: no limit)")
@@ -70,6 +73,9 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 		RateLimit: httpserver.RateLimit{PerSecond: *rateLimit, Burst: *rateBurst},
 	}
 	c.EtcdEndpoints = envflag.List(*etcd)
+	if c.EtcdAuth, err = etcdAuth(); err != nil {
+		return config{}, err
+	}
 	if c.LogLevel, err = observability.ParseLevel(common.LogLevel); err != nil {
 		return config{}, fmt.Errorf("log-level: %w", err)
 	}
@@ -129,6 +135,7 @@ func (c config) LogValue() slog.Value {
 		slog.Duration("register_ttl", c.RegisterTTL),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.Int("max_conns", c.MaxConns),
+		slog.Any("etcd_auth", c.EtcdAuth),
 		slog.Float64("rate_limit", c.RateLimit.PerSecond),
 		slog.Int("rate_burst", c.RateLimit.Burst),
 		slog.String("log_level", c.LogLevel.String()),

@@ -98,6 +98,7 @@ func newRegistrar(cfg config, logger *slog.Logger) (*discovery.Registrar, error)
 	}
 	return discovery.NewRegistrar(discovery.RegistrarConfig{
 		Endpoints: cfg.EtcdEndpoints,
+		Auth:      cfg.EtcdAuth,
 		Prefix:    discovery.ProvidersPrefix,
 		Name:      cfg.Name,
 		Value:     desc,
