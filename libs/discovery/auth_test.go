@@ -1,6 +1,7 @@
 package discovery_test
 
 import (
+	"log/slog"
 	"context"
 	"testing"
 	"time"
@@ -40,6 +41,14 @@ func TestRegistrarWithEtcdAuth(t *testing.T) {
 	blue := discovery.Auth{Username: "survey-blue", Password: "blue-pw"}
 	cfg := testConfig(t, srv.Endpoints(), "blue")
 	cfg.Auth = blue
+	cfg.DialTimeout = 10 * time.Second // authenticating is bcrypt, slow under the race detector
+	var logs lockedBuffer
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(logs.String())
+		}
+	})
 	r := newRegistrar(t, cfg)
 	start(t, r)
 	waitStatus(t, r, "registered with the instance's own user", registered)

@@ -151,7 +151,12 @@ func (f *follower) follow(ctx context.Context) (read bool, err error) {
 	defer wcancel()
 	// Watch waits for a connected stream; bound that wait like a read.
 	timer := time.AfterFunc(f.opts.RequestTimeout, wcancel)
-	wch := f.cli.Watch(wctx, f.prefix, clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1))
+	// The watch starts at the read's own revision, not the one after: etcd
+	// answers no progress request for a watch that starts in the future,
+	// and the follower would take its silence for a dead watch. Events of
+	// that revision are already in cur; applying them again changes
+	// nothing, and nothing unchanged is delivered.
+	wch := f.cli.Watch(wctx, f.prefix, clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision))
 	if !timer.Stop() {
 		return true, fmt.Errorf("watch prefix: not started within %s", f.opts.RequestTimeout)
 	}
@@ -181,7 +186,7 @@ func (f *follower) follow(ctx context.Context) (read bool, err error) {
 	}
 }
 
-// apply applies events to cur and delivers the result.
+// apply applies events to cur and delivers the result if it changed.
 func (f *follower) apply(cur map[string]Entry, events []*clientv3.Event) {
 	for _, ev := range events {
 		switch ev.Type {
@@ -191,7 +196,9 @@ func (f *follower) apply(cur map[string]Entry, events []*clientv3.Event) {
 			delete(cur, string(ev.Kv.Key))
 		}
 	}
-	f.deliver(cur)
+	if !maps.Equal(cur, f.last) {
+		f.deliver(cur)
+	}
 }
 
 // requestProgress asks etcd to answer on the watch of wctx even when

@@ -80,9 +80,9 @@ func (r *Registrar) Run(ctx context.Context) error {
 	if !r.started.CompareAndSwap(false, true) {
 		return errors.New("registrar run: already started")
 	}
-	cli, err := newClient(r.cfg)
-	if err != nil {
-		return fmt.Errorf("registrar run: %w", err)
+	cli := r.connect(ctx)
+	if cli == nil {
+		return nil // ctx ended before etcd answered: nothing was registered
 	}
 	defer cli.Close()
 
@@ -114,6 +114,31 @@ func (r *Registrar) Run(ctx context.Context) error {
 		} else {
 			failures = 0
 		}
+	}
+}
+
+// connect returns a client of etcd, trying again with a capped backoff
+// until it has one, or nil once ctx ends. Only with authentication can
+// making one fail: clientv3 authenticates as it connects.
+func (r *Registrar) connect(ctx context.Context) *clientv3.Client {
+	for failures := 0; ; failures++ {
+		if d := backoff.Delay(failures, retryMin, r.cfg.RetryMax); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			case <-t.C:
+			}
+		}
+		cli, err := newClient(r.cfg)
+		if err == nil {
+			return cli
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		r.log.Warn("etcd client not connected; retrying", "err", err, "failures", failures+1)
 	}
 }
 
