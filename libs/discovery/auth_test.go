@@ -1,8 +1,8 @@
 package discovery_test
 
 import (
-	"log/slog"
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 
