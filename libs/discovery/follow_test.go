@@ -47,7 +47,7 @@ func TestFollowQuietPrefixStaysFollowed(t *testing.T) {
 		defer close(done)
 		discovery.Follow(ctx, cli, prefix, discovery.FollowOptions{
 			Logger:           slog.New(slog.NewTextHandler(&logs, nil)),
-			ProgressInterval: 100 * time.Millisecond,
+			ProgressInterval: 300 * time.Millisecond, // ample for an etcd under the race detector
 		}, func(m map[string]discovery.Entry) {
 			mu.Lock()
 			deliveries = append(deliveries, m)
@@ -57,11 +57,11 @@ func TestFollowQuietPrefixStaysFollowed(t *testing.T) {
 	defer func() { cancel(); <-done }()
 	count := func() int { mu.Lock(); defer mu.Unlock(); return len(deliveries) }
 	wait.For(t, "the first read", func() bool { return count() == 1 })
-	// Ten progress intervals go by: the window in which a false dead-watch
+	// Eight progress intervals go by: the window in which a false dead-watch
 	// verdict would show (it showed within two).
-	for range 10 {
+	for range 8 {
 		select {
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(300 * time.Millisecond):
 		case <-done:
 			t.Fatal("Follow ended")
 		}
