@@ -3,6 +3,7 @@
 package backoff
 
 import (
+	"context"
 	"math/rand/v2"
 	"time"
 )
@@ -20,4 +21,21 @@ func Delay(failures int, first, limit time.Duration) time.Duration {
 		d = min(first<<(failures-1), limit)
 	}
 	return d/2 + rand.N(d/2+1)
+}
+
+// Wait sleeps Delay(failures, first, limit) and reports true, or returns
+// false as soon as ctx ends.
+func Wait(ctx context.Context, failures int, first, limit time.Duration) bool {
+	d := Delay(failures, first, limit)
+	if d == 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }

@@ -1,6 +1,7 @@
 package backoff
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -23,5 +24,19 @@ func TestDelay(t *testing.T) {
 				t.Fatalf("Delay(%d) = %s, want within [%s, %s]", tc.failures, d, tc.lo, tc.hi)
 			}
 		}
+	}
+}
+
+func TestWait(t *testing.T) {
+	if !Wait(t.Context(), 0, time.Hour, time.Hour) {
+		t.Error("no failure: Wait should not wait, and report true")
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if Wait(ctx, 3, time.Hour, time.Hour) {
+		t.Error("ended context: Wait reported true")
+	}
+	if !Wait(t.Context(), 1, time.Millisecond, time.Millisecond) {
+		t.Error("a short wait reported false")
 	}
 }

@@ -2,7 +2,6 @@ package discovery_test
 
 import (
 	"context"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -10,6 +9,7 @@ import (
 
 	"xii/libs/discovery"
 	"xii/testkit/etcdtest"
+	"xii/testkit/watchtest"
 )
 
 // TestRegistrarWithEtcdAuth: with authentication on in etcd, a survey
@@ -42,8 +42,8 @@ func TestRegistrarWithEtcdAuth(t *testing.T) {
 	cfg := testConfig(t, srv.Endpoints(), "blue")
 	cfg.Auth = blue
 	cfg.DialTimeout = 10 * time.Second // authenticating is bcrypt, slow under the race detector
-	var logs lockedBuffer
-	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	logs := &watchtest.Logs{}
+	cfg.Logger = logs.Logger()
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Log(logs.String())

@@ -121,14 +121,8 @@ func (e *Elector) Run(ctx context.Context) error {
 	}
 	failures := 0
 	for {
-		if d := backoff.Delay(failures, retryMin, e.cfg.RetryMax); d > 0 {
-			t := time.NewTimer(d)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return nil
-			case <-t.C:
-			}
+		if !backoff.Wait(ctx, failures, retryMin, e.cfg.RetryMax) {
+			return nil
 		}
 		start := time.Now()
 		err := e.term(ctx)

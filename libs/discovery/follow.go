@@ -88,14 +88,8 @@ func Follow(ctx context.Context, cli *clientv3.Client, prefix string, opts Follo
 	f.log = f.opts.Logger.With("etcd_prefix", prefix)
 	failures := 0
 	for {
-		if d := backoff.Delay(failures, retryMin, f.opts.RetryMax); d > 0 {
-			t := time.NewTimer(d)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return nil
-			case <-t.C:
-			}
+		if !backoff.Wait(ctx, failures, retryMin, f.opts.RetryMax) {
+			return nil
 		}
 		read, err := f.follow(ctx)
 		if ctx.Err() != nil {

@@ -1,33 +1,15 @@
 package discovery_test
 
 import (
-	"bytes"
 	"context"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
 	"xii/libs/discovery"
 	"xii/testkit/wait"
+	"xii/testkit/watchtest"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestFollowQuietPrefixStaysFollowed: against a healthy etcd, a prefix
 // nobody writes to is followed without a break; etcd answers the
@@ -36,7 +18,7 @@ func (l *lockedBuffer) String() string {
 // interval and re-read.) It also delivers a write once.
 func TestFollowQuietPrefixStaysFollowed(t *testing.T) {
 	t.Parallel()
-	var logs lockedBuffer
+	logs := &watchtest.Logs{}
 	cli := shared.Client(t)
 	prefix := "/test/quiet/" + t.Name() + "/"
 	ctx, cancel := context.WithCancel(t.Context())
@@ -46,7 +28,7 @@ func TestFollowQuietPrefixStaysFollowed(t *testing.T) {
 	go func() {
 		defer close(done)
 		discovery.Follow(ctx, cli, prefix, discovery.FollowOptions{
-			Logger:           slog.New(slog.NewTextHandler(&logs, nil)),
+			Logger:           logs.Logger(),
 			ProgressInterval: 300 * time.Millisecond, // ample for an etcd under the race detector
 		}, func(m map[string]discovery.Entry) {
 			mu.Lock()
@@ -70,8 +52,8 @@ func TestFollowQuietPrefixStaysFollowed(t *testing.T) {
 		t.Fatal(err)
 	}
 	wait.For(t, "the write delivered", func() bool { return count() == 2 })
-	if out := logs.String(); bytes.Contains([]byte(out), []byte("not followed")) {
-		t.Errorf("a quiet prefix on a healthy etcd was given up:\n%s", out)
+	if lines := logs.Lines("not followed"); len(lines) > 0 {
+		t.Errorf("a quiet prefix on a healthy etcd was given up:\n%s", logs)
 	}
 	if n := count(); n != 2 {
 		t.Errorf("%d deliveries, want 2 (the read and the one write)", n)

@@ -122,14 +122,8 @@ func (r *Registrar) Run(ctx context.Context) error {
 // making one fail: clientv3 authenticates as it connects.
 func (r *Registrar) connect(ctx context.Context) *clientv3.Client {
 	for failures := 0; ; failures++ {
-		if d := backoff.Delay(failures, retryMin, r.cfg.RetryMax); d > 0 {
-			t := time.NewTimer(d)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return nil
-			case <-t.C:
-			}
+		if !backoff.Wait(ctx, failures, retryMin, r.cfg.RetryMax) {
+			return nil
 		}
 		cli, err := newClient(r.cfg)
 		if err == nil {
@@ -146,14 +140,8 @@ func (r *Registrar) connect(ctx context.Context) *clientv3.Client {
 // with the time it was opened, or nil once ctx ends.
 func (r *Registrar) register(ctx context.Context, cli *clientv3.Client, failures *int) (*concurrency.Session, time.Time) {
 	for {
-		if d := backoff.Delay(*failures, retryMin, r.cfg.RetryMax); d > 0 {
-			t := time.NewTimer(d)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return nil, time.Time{}
-			case <-t.C:
-			}
+		if !backoff.Wait(ctx, *failures, retryMin, r.cfg.RetryMax) {
+			return nil, time.Time{}
 		}
 		if ctx.Err() != nil {
 			return nil, time.Time{}

@@ -22,15 +22,7 @@ func TestIdleFloodDoesNotStarveRequests(t *testing.T) {
 	const limit, flood = 100, 2000
 	srv := New(Routes{API: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })},
 		slog.New(slog.DiscardHandler), WithMaxConns(limit))
-	ln, err := Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(t.Context())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln, time.Second) }()
-	t.Cleanup(func() { stop(); <-served })
-	addr := ln.Addr().String()
+	addr := serve(t, srv)
 
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	asked := func() time.Duration {
@@ -121,15 +113,7 @@ func TestConnectionsOverTheCapAreRefused(t *testing.T) {
 		started.Done()
 		<-release
 	})}, slog.New(slog.DiscardHandler), WithMaxConns(limit))
-	ln, err := Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(t.Context())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln, time.Second) }()
-	t.Cleanup(func() { stop(); <-served })
-	url := "http://" + ln.Addr().String() + "/"
+	url := "http://" + serve(t, srv) + "/"
 
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	var busy sync.WaitGroup
@@ -154,4 +138,18 @@ func TestConnectionsOverTheCapAreRefused(t *testing.T) {
 	if _, refused := srv.Conns(); refused != 1 {
 		t.Errorf("%d refused, want 1", refused)
 	}
+}
+
+// serve runs srv on a free port until t ends and returns its address.
+func serve(t *testing.T, srv *Server) string {
+	t.Helper()
+	ln, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(t.Context())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, ln, time.Second) }()
+	t.Cleanup(func() { stop(); <-served })
+	return ln.Addr().String()
 }
