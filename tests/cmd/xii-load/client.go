@@ -6,8 +6,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"time"
 )
+
+// tokenEnv names the bearer token every request carries when it is set:
+// the dashboard's XII_API_TOKEN, or the aggregator's XII_INTERNAL_TOKEN
+// for a run against it. It is read from the environment, not a flag, so
+// that it shows in no process list.
+const tokenEnv = "XII_LOAD_TOKEN"
 
 // newClient returns an HTTP client that keeps a connection per worker
 // alive, so that a run measures requests rather than TCP handshakes.
@@ -15,7 +22,23 @@ func newClient(workers int, timeout time.Duration) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = workers + 16
 	t.MaxIdleConnsPerHost = workers + 16
-	return &http.Client{Transport: t, Timeout: timeout}
+	var rt http.RoundTripper = t
+	if token := os.Getenv(tokenEnv); token != "" {
+		rt = bearer{token: token, next: t}
+	}
+	return &http.Client{Transport: rt, Timeout: timeout}
+}
+
+// bearer adds the token to every request.
+type bearer struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.next.RoundTrip(r)
 }
 
 // statusError is an answer outside 2xx.

@@ -76,6 +76,8 @@ func usage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
+	fmt.Fprintf(w, "\n%s, when set, is sent with every request as a bearer token (the dashboard's\n"+
+		"XII_API_TOKEN, or the aggregator's XII_INTERNAL_TOKEN).\n", tokenEnv)
 }
 
 // newFlagSet returns a flag set whose -h prints summary and the flags.
