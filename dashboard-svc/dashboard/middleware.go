@@ -3,7 +3,6 @@ package dashboard
 import (
 	"context"
 	"log/slog"
-	"strings"
 	"time"
 
 	"xii/libs/throttle"
@@ -19,20 +18,19 @@ type Middleware func(Service) Service
 // HTTP status.
 func LoggingMiddleware(logger *slog.Logger) Middleware {
 	return func(next Service) Service {
-		return loggingService{logger: logger, next: next, incomplete: throttle.New(10 * time.Second)}
+		return loggingService{log: throttle.NewSyncLog(logger, 10*time.Second), next: next}
 	}
 }
 
 type loggingService struct {
-	logger     *slog.Logger
-	next       Service
-	incomplete *throttle.Throttle
+	log  *throttle.SyncLog
+	next Service
 }
 
 func (s loggingService) Responses(ctx context.Context, q Query) (Page, error) {
 	p, err := s.next.Responses(ctx, q)
 	if err == nil {
-		s.logSync(ctx, "responses", p.Sync, "rows", len(p.Responses))
+		s.log.Answered(ctx, "responses", p.Sync, slog.Int("rows", len(p.Responses)))
 	}
 	return p, err
 }
@@ -40,25 +38,11 @@ func (s loggingService) Responses(ctx context.Context, q Query) (Page, error) {
 func (s loggingService) Stats(ctx context.Context, q StatsQuery) (Stats, error) {
 	st, err := s.next.Stats(ctx, q)
 	if err == nil {
-		s.logSync(ctx, "stats", st.Sync, "groups", len(st.Groups), "total", st.Total)
+		s.log.Answered(ctx, "stats", st.Sync, slog.Int("groups", len(st.Groups)), slog.Int64("total", st.Total))
 	}
 	return st, err
 }
 
 func (s loggingService) Providers(ctx context.Context) (Providers, error) {
 	return s.next.Providers(ctx)
-}
-
-func (s loggingService) logSync(ctx context.Context, what string, rep SyncReport, args ...any) {
-	if rep.Complete {
-		s.logger.DebugContext(ctx, what+" answered", args...)
-		return
-	}
-	unsynced := rep.Incomplete()
-	if ok, held := s.incomplete.Allow(strings.Join(unsynced, ","), time.Now()); ok {
-		s.logger.WarnContext(ctx, what+" answered from an incomplete sync",
-			append(args, "unsynced_providers", unsynced, "like_it_since_last_line", held)...)
-		return
-	}
-	s.logger.DebugContext(ctx, what+" answered from an incomplete sync", append(args, "unsynced_providers", unsynced)...)
 }
