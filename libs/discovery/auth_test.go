@@ -41,7 +41,6 @@ func TestRegistrarWithEtcdAuth(t *testing.T) {
 	blue := discovery.Auth{Username: "survey-blue", Password: "blue-pw"}
 	cfg := testConfig(t, srv.Endpoints(), "blue")
 	cfg.Auth = blue
-	cfg.DialTimeout = 10 * time.Second // authenticating is bcrypt, slow under the race detector
 	logs := &watchtest.Logs{}
 	cfg.Logger = logs.Logger()
 	t.Cleanup(func() {

@@ -193,6 +193,9 @@ func (s *Server) config() *embed.Config {
 	cfg.ElectionMs = 100
 	cfg.UnsafeNoFsync = true // test data need not survive a power cut
 	cfg.EnableGRPCGateway = false
+	// Test passwords need no hashing strength; the default cost makes one
+	// authentication take seconds on a busy machine under the race detector.
+	cfg.BcryptCost = 4 // bcrypt.MinCost
 	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
 	return cfg
 }
