@@ -158,6 +158,37 @@ func TestFiltersLimitAndPagination(t *testing.T) {
 		}
 	}
 
+	// Per hour and provider, and the top device, through both services.
+	type statsBody struct {
+		Groups []struct {
+			Key   map[string]string `json:"key"`
+			Count int               `json:"count"`
+		} `json:"groups"`
+		Total     int  `json:"total"`
+		Truncated bool `json:"truncated"`
+	}
+	var hourly statsBody
+	status, _, b, _ = call("GET", s.URL("dashboard")+"/api/v1/stats?group_by=time,provider&interval=1h&survey=nps", "", "", nil)
+	if err := json.Unmarshal(b, &hourly); status != 200 || err != nil || hourly.Total != 36 || len(hourly.Groups) == 0 {
+		t.Fatalf("stats by hour: %d %s", status, b)
+	}
+	perProvider := map[string]int{}
+	for _, g := range hourly.Groups {
+		bucket, err := time.Parse(time.RFC3339, g.Key["time"])
+		if err != nil || !bucket.Equal(bucket.Truncate(time.Hour)) || !strings.HasSuffix(g.Key["time"], ":00:00Z") {
+			t.Fatalf("stats by hour: key %v is no UTC hour", g.Key)
+		}
+		perProvider[g.Key["provider"]] += g.Count
+	}
+	if perProvider["blue"] != 18 || perProvider["red"] != 18 {
+		t.Fatalf("stats by hour: per provider %v, want 18 each", perProvider)
+	}
+	var top statsBody
+	status, _, b, _ = call("GET", s.URL("dashboard")+"/api/v1/stats?group_by=device&top=1&survey=nps", "", "", nil)
+	if err := json.Unmarshal(b, &top); status != 200 || err != nil || len(top.Groups) != 1 || !top.Truncated || top.Groups[0].Count != 12 || top.Total != 36 {
+		t.Fatalf("stats top=1: %d %s", status, b)
+	}
+
 	// The providers' view, through the dashboard and the internal token.
 	status, _, b, _ = call("GET", s.URL("dashboard")+"/api/v1/providers", "", "", nil)
 	var view struct {
