@@ -103,7 +103,7 @@ func TestStatsSourceSpan(t *testing.T) {
 			if sp.Name() == "stats" {
 				attrs = map[string]string{}
 				for _, a := range sp.Attributes() {
-					attrs[string(a.Key)] = a.Value.Emit()
+					attrs[string(a.Key)] = a.Value.String()
 				}
 			}
 		}
