@@ -153,7 +153,7 @@ func encodeProviders(encodeError kithttp.ErrorEncoder) kithttp.EncodeResponseFun
 		}
 		w.Header().Set(SyncCompleteHeader, "false")
 		body := resp.Providers
-		body.Providers, body.Settings = xiihttp.OrEmpty(body.Providers), xiihttp.OrEmpty(body.Settings)
+		body.Providers, body.Settings, body.Rejected = xiihttp.OrEmpty(body.Providers), xiihttp.OrEmpty(body.Settings), xiihttp.OrEmpty(body.Rejected)
 		return httpjson.Write(w, http.StatusOK, body)
 	}
 }

@@ -143,11 +143,13 @@ type (
 		Sync *SyncReport `json:"sync"`
 	}
 	// ProvidersBody is the answer of GET ProvidersPath: what the
-	// aggregator knows of every covered provider, and its settings in
-	// force. No sync is run for it.
+	// aggregator knows of every covered provider, its settings in force,
+	// and the provider and retirement keys in etcd it refuses. No sync is
+	// run for it.
 	ProvidersBody struct {
 		Providers []ProviderInfo `json:"providers"`
 		Settings  []Setting      `json:"settings"`
+		Rejected  []RejectedKey  `json:"rejected"`
 	}
 )
 
@@ -168,6 +170,18 @@ type ProviderInfo struct {
 	LagMS       int64      `json:"lag_ms"`
 	Breaker     string     `json:"breaker,omitempty"` // closed, half-open or open
 	Quarantined int        `json:"quarantined"`
+}
+
+// RejectedKey is a key under /xii/providers/ or /xii/retired/ that the
+// aggregator refuses, for as long as it holds that value: a retirement it
+// does not act on (the provider stays covered), a descriptor it cannot sync
+// (the provider is misconfigured) or a key that names no provider.
+type RejectedKey struct {
+	Key string `json:"key"`
+	// Value is the value written, shortened; absent for descriptors, which
+	// may hold credentials.
+	Value  string `json:"value,omitempty"`
+	Reason string `json:"reason"`
 }
 
 // Setting is one aggregator setting in force, and a value written to etcd

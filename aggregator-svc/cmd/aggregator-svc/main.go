@@ -67,7 +67,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	}
 	var g group.Group
 	g.Add(a.server.Actor(ctx, ln, cfg.ShutdownTimeout))
-	watchOpts := watch.Options{Follow: discovery.FollowOptions{Logger: logger}, MeterProvider: tel.MeterProvider}
+	watchOpts := watch.Options{Follow: discovery.FollowOptions{Logger: logger}, MeterProvider: tel.MeterProvider, Rejected: a.rejected}
 	g.Add(httpserver.Background(ctx, "watch providers", func(ctx context.Context) error {
 		return watch.Providers(ctx, etcd, watchOpts, a.known.SetProviders)
 	}))
@@ -104,6 +104,7 @@ type app struct {
 	syncer    *syncer.Syncer
 	known     *roster.Roster
 	live      *tuning.Live
+	rejected  *watch.Rejected
 	elector   *discovery.Elector
 	registrar *discovery.Registrar
 }
@@ -154,7 +155,8 @@ func wire(ctx context.Context, cfg config, logger *slog.Logger, tel *observabili
 		return nil, err
 	}
 
-	var svc aggregate.Service = aggregate.NewService(syn, store, operations{syncer: syn, live: live})
+	rejected := &watch.Rejected{}
+	var svc aggregate.Service = aggregate.NewService(syn, store, operations{syncer: syn, live: live, rejected: rejected})
 	svc = aggregate.LoggingMiddleware(logger)(svc)
 	endpoints := aggregate.MakeEndpoints(svc).Wrap(observability.EndpointSpan)
 	server := httpserver.New(httpserver.Routes{
@@ -164,5 +166,5 @@ func wire(ctx context.Context, cfg config, logger *slog.Logger, tel *observabili
 			return errors.Join(store.Ping(ctx), known.Ready(ctx))
 		},
 	}, logger, httpserver.WithMaxConns(cfg.MaxConns))
-	return &app{server: server, syncer: syn, known: known, live: live, elector: elector, registrar: registrar}, nil
+	return &app{server: server, syncer: syn, known: known, live: live, rejected: rejected, elector: elector, registrar: registrar}, nil
 }

@@ -7,13 +7,13 @@ import (
 	"time"
 
 	"xii/aggregator-svc/aggregate"
-	"xii/libs/xiiapi"
-
 	"xii/aggregator-svc/postgres"
 	"xii/aggregator-svc/provider"
 	"xii/aggregator-svc/syncer"
 	"xii/aggregator-svc/tuning"
+	"xii/aggregator-svc/watch"
 	"xii/libs/discovery"
+	"xii/libs/xiiapi"
 	"xii/observability"
 )
 
@@ -67,15 +67,17 @@ func (b *sourceBuilder) build(name string, d discovery.Descriptor) (syncer.Sourc
 	return syncer.Source{Name: name, Dialect: d.Dialect, URL: d.URL, Version: d.Dialect + " " + d.URL, Source: src}, nil
 }
 
-// operations reports the syncer's providers and the live settings.
+// operations reports the syncer's providers, the live settings and the
+// provider keys refused.
 type operations struct {
-	syncer *syncer.Syncer
-	live   *tuning.Live
+	syncer   *syncer.Syncer
+	live     *tuning.Live
+	rejected *watch.Rejected
 }
 
 func (o operations) Providers() aggregate.Providers {
 	now := time.Now()
-	out := aggregate.Providers{Providers: []xiiapi.ProviderInfo{}, Settings: []xiiapi.Setting{}}
+	out := aggregate.Providers{Providers: []xiiapi.ProviderInfo{}, Settings: []xiiapi.Setting{}, Rejected: []xiiapi.RejectedKey{}}
 	for _, p := range o.syncer.Providers() {
 		info := xiiapi.ProviderInfo{
 			Name: p.Name, Dialect: p.Dialect, URL: masked(p.URL), Status: p.Status, Error: p.Error,
@@ -88,6 +90,9 @@ func (o operations) Providers() aggregate.Providers {
 	}
 	for _, s := range o.live.Settings() {
 		out.Settings = append(out.Settings, xiiapi.Setting{Key: s.Key, Value: s.Value, FromEtcd: s.FromEtcd, Rejected: s.Rejected, Reason: s.Reason})
+	}
+	for _, k := range o.rejected.List() {
+		out.Rejected = append(out.Rejected, xiiapi.RejectedKey{Key: k.Key, Value: k.Value, Reason: k.Reason})
 	}
 	return out
 }
