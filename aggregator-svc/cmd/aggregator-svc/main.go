@@ -6,8 +6,11 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
 	"log/slog"
+	"os"
 
 	group "github.com/oklog/run"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -26,7 +29,20 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-func main() { httpserver.Main("aggregator-svc", defaultListenAddr, run) }
+// main runs the service, or with "etcd-access" sets up etcd's users and
+// roles (accessCommand).
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "etcd-access" {
+		if err := accessCommand(context.Background(), os.Args[2:], os.LookupEnv, os.Stderr); err != nil {
+			if !errors.Is(err, flag.ErrHelp) {
+				fmt.Fprintln(os.Stderr, "aggregator-svc:", err)
+			}
+			os.Exit(1)
+		}
+		return
+	}
+	httpserver.Main("aggregator-svc", defaultListenAddr, run)
+}
 
 // run wires the service and serves until ctx is done. Then it lets
 // in-flight requests finish, stops the background work (watches, polling,
