@@ -42,7 +42,10 @@ func TestProvisionedAccess(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	put := func(cli *clientv3.Client, key string) error { _, err := cli.Put(ctx, key, "x"); return err }
-	get := func(cli *clientv3.Client, prefix string) error { _, err := cli.Get(ctx, prefix, clientv3.WithPrefix()); return err }
+	get := func(cli *clientv3.Client, prefix string) error {
+		_, err := cli.Get(ctx, prefix, clientv3.WithPrefix())
+		return err
+	}
 	check := func(who, what string, err error, allowed bool) {
 		t.Helper()
 		switch {
