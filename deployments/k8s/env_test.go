@@ -114,7 +114,7 @@ func checkReferences(t *testing.T, o objects, dir string, external []string) {
 	documented := string(b)
 	secretKey := func(where, secret, key string, optional bool) {
 		if slices.Contains(external, secret) {
-			if !strings.Contains(documented, secret) || !strings.Contains(documented, key) {
+			if !mentions(documented, secret) || key != "" && !mentions(documented, key) {
 				t.Errorf("%s reads Secret %s key %q, which %s/kustomization.yaml does not ask for", where, secret, key, dir)
 			}
 			return
@@ -166,6 +166,12 @@ func checkReferences(t *testing.T, o objects, dir string, external []string) {
 			}
 		}
 	}
+}
+
+// mentions reports whether text has word, delimited by neither a letter, a
+// digit, '-', '.' nor '_' on either side.
+func mentions(text, word string) bool {
+	return regexp.MustCompile(`(^|[^\w.-])` + regexp.QuoteMeta(word) + `($|[^\w.-])`).MatchString(text)
 }
 
 // checkImages checks the third-party images are the ones the compose file

@@ -264,7 +264,8 @@ func mountedSecret(pod corev1.PodSpec, c corev1.Container, file string) (secret,
 // wants it, with the certificate of Secret xii-etcd-tls, and requires no
 // client certificate, which no client has; that every client then checks
 // it against that Secret's ca.crt and dials https:// URLs of names the
-// certificate covers; that the probes still reach the plain metrics port.
+// certificate covers, as etcdctl in etcd's pods does; that the probes
+// still reach the plain metrics port.
 func checkEtcdTLS(t *testing.T, o objects, want bool) {
 	i := slices.IndexFunc(o.statefulSets, func(s appsv1.StatefulSet) bool { return s.Name == "etcd" })
 	if i < 0 {
@@ -294,11 +295,30 @@ func checkEtcdTLS(t *testing.T, o objects, want bool) {
 			}
 		}
 	}
+	var hosts []string
+	for k := range int(deref(ss.Spec.Replicas, 1)) {
+		member := fmt.Sprintf("%s-%d.%s", ss.Name, k, ss.Spec.ServiceName)
+		hosts = append(hosts, member, member+".xii.svc")
+	}
+	covered := func(where, endpoints string) {
+		for ep := range strings.SplitSeq(endpoints, ",") {
+			u, err := url.Parse(ep)
+			if err != nil || u.Scheme != "https" || !slices.Contains(hosts, u.Hostname()) {
+				t.Errorf("%s: etcd endpoint %q, want https:// and one of the names its certificate covers, %v", where, ep, hosts)
+			}
+		}
+	}
 	if tls {
-		for flag, key := range map[string]string{"--cert-file": "tls.crt", "--key-file": "tls.key"} {
-			secret, k, err := mountedSecret(pod, c, flags[flag])
+		files := map[string]string{"--cert-file": flags["--cert-file"], "--key-file": flags["--key-file"]}
+		// The operator's etcdctl in the pod (docs/operations.md).
+		cacert, _ := o.env(c, "ETCDCTL_CACERT")
+		files["ETCDCTL_CACERT"] = cacert.value
+		endpoints, _ := o.env(c, "ETCDCTL_ENDPOINTS")
+		covered("etcd's ETCDCTL_ENDPOINTS", endpoints.value)
+		for what, key := range map[string]string{"--cert-file": "tls.crt", "--key-file": "tls.key", "ETCDCTL_CACERT": "ca.crt"} {
+			secret, k, err := mountedSecret(pod, c, files[what])
 			if err != nil || secret != etcdTLSSecret || k != key {
-				t.Errorf("etcd %s=%s: want key %s of Secret %s, mounted read-only (%v)", flag, flags[flag], key, etcdTLSSecret, err)
+				t.Errorf("etcd %s=%s: want key %s of Secret %s, mounted read-only (%v)", what, files[what], key, etcdTLSSecret, err)
 			}
 		}
 	}
@@ -310,11 +330,6 @@ func checkEtcdTLS(t *testing.T, o objects, want bool) {
 				t.Errorf("etcd requires client certificates (--trusted-ca-file or --client-cert-auth), but %s %s has none", cl.w.kind, cl.w.name)
 			}
 		}
-	}
-	var hosts []string
-	for k := range int(deref(ss.Spec.Replicas, 1)) {
-		member := fmt.Sprintf("%s-%d.%s", ss.Name, k, ss.Spec.ServiceName)
-		hosts = append(hosts, member, member+".xii.svc")
 	}
 	for _, cl := range o.etcdClients() {
 		where := fmt.Sprintf("%s %s", cl.w.kind, cl.w.name)
@@ -331,12 +346,7 @@ func checkEtcdTLS(t *testing.T, o objects, want bool) {
 			t.Errorf("%s: XII_ETCD_CA_FILE %s: want key ca.crt of Secret %s, mounted read-only (%v)", where, ca.value, etcdTLSSecret, err)
 		}
 		eps, _ := o.env(cl.c, "XII_ETCD_ENDPOINTS")
-		for ep := range strings.SplitSeq(eps.value, ",") {
-			u, err := url.Parse(ep)
-			if err != nil || u.Scheme != "https" || !slices.Contains(hosts, u.Hostname()) {
-				t.Errorf("%s: etcd endpoint %q, want https:// and one of the names its certificate covers, %v", where, ep, hosts)
-			}
-		}
+		covered(where, eps.value)
 	}
 }
 
