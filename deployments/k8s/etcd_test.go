@@ -145,22 +145,26 @@ func checkEtcdAccess(t *testing.T, o objects) {
 	if _, ok := o.env(c, "XII_ETCD_USERNAME"); ok {
 		t.Error("etcd-access: XII_ETCD_USERNAME is set; it runs as root, with XII_ETCD_ROOT_PASSWORD")
 	}
-	jobPassword := map[string]*corev1.SecretKeySelector{}
-	for _, name := range []string{"ROOT", "AGGREGATOR", "DASHBOARD", "OPERATOR", "SURVEY"} {
-		k := "XII_ETCD_" + name + "_PASSWORD"
-		if name == "SURVEY" {
-			k = "XII_ETCD_SURVEY_PASSWORDS"
-		}
+	// jobKey is, by variable, the key of xii-etcd the job reads it from.
+	jobKey := map[string]*corev1.SecretKeySelector{}
+	for _, k := range []string{
+		"XII_ETCD_ROOT_PASSWORD", "XII_ETCD_AGGREGATOR_PASSWORD", "XII_ETCD_DASHBOARD_PASSWORD",
+		"XII_ETCD_OPERATOR_PASSWORD", "XII_ETCD_SURVEY_PASSWORDS",
+	} {
 		v, ok := o.env(c, k)
 		if !ok || v.secret == nil || !isSecret(v.secret.Name, etcdSecret) || deref(v.secret.Optional, false) {
 			t.Errorf("etcd-access: %s must come from Secret %s, not optional", k, etcdSecret)
 			continue
 		}
-		jobPassword[name] = v.secret
+		jobKey[k] = v.secret
+	}
+	jobSecret := ""
+	if ref := jobKey["XII_ETCD_ROOT_PASSWORD"]; ref != nil {
+		jobSecret = ref.Name
 	}
 	surveys := map[string]string{}
 	rendered := false
-	if ref := jobPassword["SURVEY"]; ref != nil {
+	if ref := jobKey["XII_ETCD_SURVEY_PASSWORDS"]; ref != nil {
 		var list string
 		if list, rendered = o.secretValue(ref); rendered {
 			for item := range strings.SplitSeq(list, ",") {
@@ -178,18 +182,23 @@ func checkEtcdAccess(t *testing.T, o objects) {
 		if e, _ := o.env(cl.c, "XII_ETCD_ENDPOINTS"); e.value != jobEndpoints.value {
 			t.Errorf("%s: XII_ETCD_ENDPOINTS %q, etcd-access's %q", where, e.value, jobEndpoints.value)
 		}
-		var user, name string
-		var want *corev1.SecretKeySelector
+		var user, name, wantKey string
 		switch cl.svc {
 		case "survey-svc":
 			n, _ := o.env(cl.c, "XII_NAME")
 			name = n.value
 			user = "survey-" + name
-			want = &corev1.SecretKeySelector{Key: user + "-password"}
+			wantKey = user + "-password"
 		case "aggregator-svc":
-			user, want = "aggregator", jobPassword["AGGREGATOR"]
+			user = "aggregator"
+			if ref := jobKey["XII_ETCD_AGGREGATOR_PASSWORD"]; ref != nil {
+				wantKey = ref.Key
+			}
 		case "dashboard-svc":
-			user, want = "dashboard", jobPassword["DASHBOARD"]
+			user = "dashboard"
+			if ref := jobKey["XII_ETCD_DASHBOARD_PASSWORD"]; ref != nil {
+				wantKey = ref.Key
+			}
 		}
 		if u, _ := o.env(cl.c, "XII_ETCD_USERNAME"); u.value != user || u.secret != nil {
 			t.Errorf("%s: XII_ETCD_USERNAME %q, want %q, the user etcd-access makes for it", where, u.value, user)
@@ -199,8 +208,8 @@ func checkEtcdAccess(t *testing.T, o objects) {
 			t.Errorf("%s: XII_ETCD_PASSWORD must come from Secret %s, not optional", where, etcdSecret)
 			continue
 		}
-		if want == nil || pw.secret.Key != want.Key {
-			t.Errorf("%s: XII_ETCD_PASSWORD reads key %q, want %q", where, pw.secret.Key, want)
+		if pw.secret.Key != wantKey || pw.secret.Name != jobSecret {
+			t.Errorf("%s: XII_ETCD_PASSWORD reads Secret %s key %q, want etcd-access's Secret, key %q", where, pw.secret.Name, pw.secret.Key, wantKey)
 			continue
 		}
 		if cl.svc != "survey-svc" || !rendered {
@@ -255,7 +264,7 @@ func mountedSecret(pod corev1.PodSpec, c corev1.Container, file string) (secret,
 				return s.SecretName, item.Key, nil
 			}
 		}
-		return "", "", fmt.Errorf("Secret volume %s holds no %s", m.Name, rel)
+		return "", "", fmt.Errorf("volume %s holds no %s", m.Name, rel)
 	}
 	return "", "", fmt.Errorf("%s is in no volume", file)
 }
