@@ -38,8 +38,9 @@ func (o objects) env(c corev1.Container, name string) (envVar, bool) {
 		if from.ConfigMapRef == nil {
 			continue
 		}
-		if cm, ok := o.configMap(from.ConfigMapRef.Name); ok {
-			if s, ok := cm.Data[from.Prefix+name]; ok {
+		key, ok := strings.CutPrefix(name, from.Prefix)
+		if cm, _ := o.configMap(from.ConfigMapRef.Name); ok {
+			if s, ok := cm.Data[key]; ok {
 				v, found = envVar{value: s}, true
 			}
 		}
