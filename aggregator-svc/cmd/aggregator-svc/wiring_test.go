@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -36,7 +37,7 @@ func TestSourcesPropagateOnlyToOurOwn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := newSourceBuilder(config{ProviderTokens: map[string]provider.Credential{"acme": tf}}, tel)
+	b := newSourceBuilder(config{ProviderTokens: map[string]provider.Credential{"acme": tf}}, tel, slog.New(slog.DiscardHandler))
 
 	member, _ := baggage.NewMember("tenant", "blue")
 	bag, _ := baggage.New(member)
