@@ -30,9 +30,12 @@ type Descriptor = discovery.Descriptor
 type Options struct {
 	// HTTPClient sends the requests; nil means a client of the adapter's
 	// own. Its Timeout may stay zero: every fetch is bounded by its context.
+	// For the alchemer dialect its transport must include
+	// QueryAuthTransport (below any tracing), which adds the credential to
+	// the URL; a fetch through a client without it fails.
 	HTTPClient *http.Client
 	// Credential, when it has a token, is sent as "Authorization: Bearer
-	// <token>", and only to the URL it is bound to: New refuses a
+	// <token>" (alchemer: as api_token and api_token_secret), and only to the URL it is bound to: New refuses a
 	// descriptor pointing elsewhere. It comes from the aggregator's
 	// configuration and never appears in an error.
 	Credential Credential
