@@ -369,6 +369,10 @@ func (s *alchemerSource) get(ctx context.Context, u *url.URL) (alchemerAnswer, e
 			return alchemerAnswer{}, err
 		}
 		a, retryAfter, err := s.once(ctx, u)
+		if err == nil && a.cached {
+			// Already up to a window old: not kept for another one.
+			return a, nil
+		}
 		if err == nil {
 			s.mu.Lock()
 			if len(s.answers) >= maxAlchemerAnswers {
