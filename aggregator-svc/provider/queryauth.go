@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync/atomic"
 )
 
@@ -81,16 +80,4 @@ func (qa *queryAuth) redact(err error) error {
 		}
 	}
 	return err
-}
-
-// redactString hides the secrets in s.
-func (qa *queryAuth) redactString(s string) string {
-	for _, p := range qa.params {
-		for _, v := range []string{p[1], url.QueryEscape(p[1])} {
-			if v != "" {
-				s = strings.ReplaceAll(s, v, "[redacted]")
-			}
-		}
-	}
-	return s
 }
