@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -321,6 +322,11 @@ func (s *alchemerSource) step(ctx context.Context, cur *alchemerCursor, size int
 		}
 		cur.remember(alchemerSeen{ID: it.id, Updated: it.updated.Unix(), Hash: it.hash})
 		cur.Sent = true
+		// A response listed twice (Alchemer answering while it updates)
+		// is stored once, in the version listed last: the aggregate
+		// upserts a page in one statement.
+		pid := strconv.FormatUint(it.id, 10)
+		page.Records = slices.DeleteFunc(page.Records, func(r Record) bool { return r.ProviderID == pid })
 		if it.skip {
 			continue
 		}

@@ -469,6 +469,20 @@ func TestAlchemerErrors(t *testing.T) {
 	}
 }
 
+// TestAlchemerListedTwice: a response a page lists twice is stored once,
+// as listed last; the aggregate refuses a page that names an id twice.
+func TestAlchemerListedTwice(t *testing.T) {
+	item := func(answer string) string {
+		return `{"id":"9","status":"Complete","date_submitted":"2026-01-01 10:00:00 EST","date_updated":"2026-01-01 10:00:00 EST",` +
+			`"survey_data":{"3":{"id":3,"type":"ESSAY","question":"Why?","answer":"` + answer + `"}}}`
+	}
+	srv := newServer(t, canned(200, nil, `{"result_ok":true,"total_count":2,"page":1,"total_pages":1,"results_per_page":50,"data":[`+item("old")+`,`+item("new")+`]}`))
+	page, err := fetchWithin(newTestAlchemer(t, srv, Options{}), 5*time.Second, Request{Rescan: true, Limit: 50})
+	if err != nil || len(page.Records) != 1 || page.Records[0].Text != "new" {
+		t.Fatalf("page %+v, %v; want response 9 once, as listed last", page.Records, err)
+	}
+}
+
 func cmpOr(d, def time.Duration) time.Duration {
 	if d == 0 {
 		return def
