@@ -342,7 +342,7 @@ func TestAlchemerNew(t *testing.T) {
 			t.Errorf("%s: err = %v, want %q", tt.name, err, tt.want)
 		}
 	}
-	for _, host := range []string{"api.alchemer.com", "api.alchemer.eu", "api.alchemer-ca.com"} {
+	for _, host := range []string{"api.alchemer.com", "api.alchemer.eu", "api.alchemer.ca", "api.alchemer-ca.com"} {
 		u := "https://" + host + "/v5/survey/123456"
 		if _, err := New("s", Descriptor{URL: u, Dialect: DialectAlchemer}, Options{Credential: cred(u, "a:b")}); err != nil {
 			t.Errorf("%s: %v", u, err)
