@@ -16,7 +16,7 @@ const alchemerCursorPrefix = "al1."
 // maxAlchemerSeen bounds the responses a cursor remembers; the cursor then
 // stays within MaxCursorLen. Past it the oldest are forgotten, and are sent
 // again (harmlessly: the aggregate upserts) while they stay in the window.
-const maxAlchemerSeen = 48
+const maxAlchemerSeen = 96
 
 // alchemerCursor is where an Alchemer sync stands. Alchemer pages by
 // number over a result set that changes while it is paged, so the cursor
@@ -49,7 +49,7 @@ type alchemerCursor struct {
 // its content as sent. A response is sent again unless all three match: an
 // update within the same second changes the hash.
 type alchemerSeen struct {
-	ID      uint64
+	ID      uint64 // at most 1<<63-1
 	Updated int64
 	Hash    uint32
 }
@@ -110,12 +110,22 @@ func (c *alchemerCursor) encode() string {
 	b = binary.AppendVarint(b, int64(c.Zone))
 	b = binary.AppendVarint(b, int64(c.Offset))
 	b = binary.AppendUvarint(b, uint64(len(c.Seen)))
+	// Sorted by (Updated, ID): each as the difference from the one before,
+	// a byte or two for a busy survey's neighbours.
+	prevU, prevID := c.Restart, int64(0)
 	for _, s := range c.Seen {
-		b = binary.AppendUvarint(b, s.ID)
-		b = binary.AppendVarint(b, s.Updated-c.Restart)
+		b = binary.AppendVarint(b, s.Updated-prevU)
+		b = binary.AppendVarint(b, int64(s.ID)-prevID)
 		b = binary.BigEndian.AppendUint32(b, s.Hash)
+		prevU, prevID = s.Updated, int64(s.ID)
 	}
-	return alchemerCursorPrefix + base64.RawURLEncoding.EncodeToString(b)
+	out := alchemerCursorPrefix + base64.RawURLEncoding.EncodeToString(b)
+	if len(out) > MaxCursorLen && len(c.Seen) > 0 {
+		// Ids far apart: forget the oldest until it fits.
+		c.Seen = c.Seen[max(1, len(c.Seen)/8):]
+		return c.encode()
+	}
+	return out
 }
 
 var errAlchemerCursor = errors.New("cursor: not an alchemer cursor")
@@ -141,10 +151,16 @@ func decodeAlchemerCursor(s string) (alchemerCursor, error) {
 	if r.err != nil || n > maxAlchemerSeen || c.Page < 0 || c.Page > maxAlchemerPage {
 		return alchemerCursor{}, errAlchemerCursor
 	}
+	prevU, prevID := c.Restart, int64(0)
 	for range n {
-		s := alchemerSeen{ID: r.uvarint(), Updated: c.Restart + r.varint()}
-		s.Hash = r.uint32()
+		s := alchemerSeen{Updated: prevU + r.varint()}
+		id := prevID + r.varint()
+		s.ID, s.Hash = uint64(id), r.uint32()
+		if id <= 0 {
+			return alchemerCursor{}, errAlchemerCursor
+		}
 		c.Seen = append(c.Seen, s)
+		prevU, prevID = s.Updated, id
 	}
 	if r.err != nil || len(r.b) != 0 {
 		return alchemerCursor{}, errAlchemerCursor

@@ -117,7 +117,7 @@ func TestAlchemerBacklogAndIdleRounds(t *testing.T) {
 		}
 	}
 	// Older than a round's overlap: the idle rounds below read an empty
-	// window. (A window of more responses than a cursor remembers, 48,
+	// window. (A window of more responses than a cursor remembers, 96,
 	// costs their sending again until the window has moved past them.)
 	fx.fake.advance(10 * time.Minute)
 	cursor := fx.round(t, "", AlchemerMaxPageSize)
@@ -365,6 +365,7 @@ func TestAlchemerTimes(t *testing.T) {
 		{"2018-12-07 13:29:30 GMT -5", "2018-12-07T18:29:30Z"},
 		{"2018-08-07 13:29:30 GMT-4", "2018-08-07T17:29:30Z"},
 		{"2018-08-07 13:29:30 PDT", "2018-08-07T20:29:30Z"},
+		{"2018-08-07 13:29:30 GMT+05:30", "2018-08-07T07:59:30Z"},
 		// Spring forward, 2026-03-08: 01:59:59 EST is followed by 03:00:00 EDT.
 		{"2026-03-08 01:59:59 EST", "2026-03-08T06:59:59Z"},
 		{"2026-03-08 03:00:00 EDT", "2026-03-08T07:00:00Z"},
@@ -381,6 +382,9 @@ func TestAlchemerTimes(t *testing.T) {
 		if _, _, err := parseAlchemerTime(in); err == nil {
 			t.Errorf("parse %q: no error", in)
 		}
+	}
+	if _, region, _ := parseAlchemerTime("2018-12-07 13:29:30 GMT -5"); region != defaultAlchemerRegion {
+		t.Errorf("GMT -5 is Alchemer's EST: region %q, want %s", region, defaultAlchemerRegion)
 	}
 	if _, _, err := parseAlchemerTime("2018-08-07 13:29:30 CEST"); err == nil || !strings.Contains(err.Error(), `unknown time zone "CEST"`) {
 		t.Errorf("unknown zone: err = %v", err)
@@ -418,6 +422,17 @@ func TestAlchemerCursorRoundTrip(t *testing.T) {
 	got, err := decodeAlchemerCursor(s)
 	if err != nil || got.encode() != s || len(got.Seen) != maxAlchemerSeen || got.Seen[0].ID != 1000+maxAlchemerSeen {
 		t.Fatalf("round trip: %+v, %v", got, err)
+	}
+	// Ids far apart take more room: the oldest are forgotten until it fits.
+	far := alchemerCursor{Restart: 1_700_000_000}
+	for i := range maxAlchemerSeen {
+		far.remember(alchemerSeen{ID: uint64(i+1) * 1_000_000_007_000, Updated: 1_700_000_000 + int64(i)*1000, Hash: uint32(i)})
+	}
+	fs := far.encode()
+	got, err = decodeAlchemerCursor(fs)
+	if len(fs) > MaxCursorLen || err != nil || len(got.Seen) == 0 || len(got.Seen) == maxAlchemerSeen ||
+		got.Seen[len(got.Seen)-1].ID != uint64(maxAlchemerSeen)*1_000_000_007_000 {
+		t.Errorf("far-apart ids: cursor of %d bytes, %d remembered, %v", len(fs), len(got.Seen), err)
 	}
 	for _, bad := range []string{"x", "al1.!!", "al1." + strings.Repeat("A", 40), testCursor} {
 		if _, err := decodeAlchemerCursor(bad); err == nil {

@@ -91,6 +91,14 @@ func alchemerOffset(abbr string) (int, string, error) {
 			if rest[0] == '-' {
 				off = -off
 			}
+			switch off {
+			case -5 * 3600, -4 * 3600:
+				// Alchemer's other way of writing EST and EDT: filter
+				// values then follow US Eastern across its changes.
+				return off, defaultAlchemerRegion, nil
+			case 0:
+				return 0, "UTC", nil
+			}
 			return off, "", nil
 		}
 	}
