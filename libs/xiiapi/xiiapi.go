@@ -99,6 +99,12 @@ type ProviderSync struct {
 	// because it cannot hold them (see the operations guide); they are in
 	// no answer until the provider sends them fixed.
 	Quarantined int `json:"quarantined,omitempty"`
+	// VisibleAfterMS is the provider's documented visibility delay, in
+	// milliseconds: a response it acknowledged may take this long to
+	// appear in its API, so ok means "every response the provider's API
+	// could show when the round started". 0 for xii-v1, and for a provider
+	// that is not synced (its dialect is then not known).
+	VisibleAfterMS int64 `json:"visible_after_ms"`
 }
 
 // SyncReport says how fresh an answer is.
@@ -170,6 +176,9 @@ type ProviderInfo struct {
 	LagMS       int64      `json:"lag_ms"`
 	Breaker     string     `json:"breaker,omitempty"` // closed, half-open or open
 	Quarantined int        `json:"quarantined"`
+	// VisibleAfterMS is the dialect's documented visibility delay, as in
+	// ProviderSync.
+	VisibleAfterMS int64 `json:"visible_after_ms"`
 }
 
 // RejectedKey is a key under /xii/providers/ or /xii/retired/ that the

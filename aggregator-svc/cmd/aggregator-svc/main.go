@@ -144,7 +144,7 @@ func wire(ctx context.Context, cfg config, logger *slog.Logger, tel *observabili
 	if err != nil {
 		return nil, err
 	}
-	sources := newSourceBuilder(cfg, tel)
+	sources := newSourceBuilder(cfg, tel, logger)
 	known, err := roster.New(roster.Options{
 		Store: store, Build: sources.build, Apply: syn.SetProviders, Logger: logger,
 	})
