@@ -38,6 +38,12 @@ var routeParams = map[string][]string{
 	"/api/v1/responses.csv": csvParams,
 }
 
+// companions are the parameters a documented parameter is only valid
+// with, keyed "route parameter": its example is sent with them.
+var companions = map[string]string{
+	"/api/v1/stats interval": "group_by=time",
+}
+
 // probes returns a way to provoke every status the dashboard's routes
 // answer, keyed "METHOD route status".
 func probes() map[string]probe {
@@ -156,8 +162,8 @@ func TestOpenAPIStatuses(t *testing.T) {
 }
 
 // TestOpenAPIParameters checks that each route accepts exactly the
-// documented parameters, each with its documented example, in a request
-// and with an answer the description validates.
+// documented parameters, each with its documented example (and its
+// companions), in a request and with an answer the description validates.
 func TestOpenAPIParameters(t *testing.T) {
 	s := loadSpec(t)
 	for _, op := range s.operations(t, "dashboard") {
@@ -170,6 +176,9 @@ func TestOpenAPIParameters(t *testing.T) {
 				case openapi3.ParameterInQuery:
 					query = append(query, p.Name)
 					pr.query = p.Name + "=" + url.QueryEscape(exampleString(t, p))
+					if c, ok := companions[op.route+" "+p.Name]; ok {
+						pr.query += "&" + c
+					}
 				case openapi3.ParameterInHeader:
 					pr.header = http.Header{p.Name: {exampleString(t, p)}}
 				default:
