@@ -348,8 +348,10 @@
       if (!byTime.has(t)) byTime.set(t, new Map());
       byTime.get(t).set(g.key.provider, g.count);
     }
-    const from = floorTo(f.since ? Date.parse(f.since) : (isFinite(earliest) ? earliest : now), interval);
     const to = floorTo(f.until ? Math.min(Date.parse(f.until) - 1, now) : now, interval);
+    // Without since, at least 30 buckets up to now, so that one busy
+    // minute reads as a moment, not as all of time.
+    const from = floorTo(f.since ? Date.parse(f.since) : Math.min(isFinite(earliest) ? earliest : now, to - 29 * step), interval);
     const buckets = [];
     for (let t = from; t <= to && buckets.length < 2000; t += step) buckets.push(t);
     const providers = [...colors.keys()].filter((p) => r.body.groups.some((g) => g.key.provider === p));
@@ -364,7 +366,8 @@
     box.dataset.interval = interval;
     box.dataset.total = String(r.body.groups.reduce((s, g) => s + g.count, 0));
 
-    const W = 800, H = 220, L = 44, B = 24, T = 8;
+    // Drawn at the size it is shown at, so that its text stays readable.
+    const W = Math.max(280, Math.round($('time-svg').clientWidth || 800)), H = 220, L = 44, B = 24, T = 8;
     const bw = (W - L) / Math.max(buckets.length, 1);
     const total = Number(box.dataset.total);
     const s = svg('svg', {viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': `Responses over time: ${total} in ${buckets.length} buckets, at most ${max} in one`});
@@ -437,7 +440,7 @@
 
   function renderTop(id, dim, body, title) {
     const groups = body.groups;
-    const W = 400, row = 26, L = 130, R = 56;
+    const W = Math.max(260, Math.round($(id).clientWidth || 400)), row = 26, L = Math.min(130, Math.round(W / 3)), R = 56;
     const H = Math.max(groups.length, 1) * row + 4;
     const max = groups.reduce((m, g) => Math.max(m, g.count), 0);
     const s = svg('svg', {viewBox: `0 0 ${W} ${H}`, role: 'img',
