@@ -130,13 +130,19 @@ func (s *Store) stats(ctx context.Context, span trace.Span, src source, why stri
 	if q.Top > 0 {
 		limit = q.Top
 	}
-	positions := make([]string, len(keys))
-	for i := range keys {
-		positions[i] = strconv.Itoa(i + 1)
+	exprs, outputs := make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		exprs[i], outputs[i] = k.expr, k.expr
+		if k.time {
+			outputs[i] = timeKey(k.expr)
+		}
 	}
-	query := "SELECT " + strings.Join(keys, ", ") + ", " + src.count + "::bigint AS cnt, (sum(" + src.count + ") OVER ())::bigint AS total\nFROM " + src.table + w.String() +
-		"\nGROUP BY " + strings.Join(positions, ", ") + src.having +
-		"\nORDER BY cnt DESC, " + strings.Join(positions, ", ") + "\nLIMIT " + strconv.Itoa(limit+1) // one more says there are more
+	// Grouped and ordered by the keys themselves, a time bucket by its
+	// timestamp: formatting it once per group, not per row, is most of
+	// the rollup's gain on a time series.
+	query := "SELECT " + strings.Join(outputs, ", ") + ", " + src.count + "::bigint AS cnt, (sum(" + src.count + ") OVER ())::bigint AS total\nFROM " + src.table + w.String() +
+		"\nGROUP BY " + strings.Join(exprs, ", ") + src.having +
+		"\nORDER BY cnt DESC, " + strings.Join(exprs, ", ") + "\nLIMIT " + strconv.Itoa(limit+1) // one more says there are more
 	rows, err := s.db.QueryContext(ctx, query, w.args...)
 	if err != nil {
 		return aggregate.Stats{}, fmt.Errorf("stats: %w", err)
@@ -169,11 +175,22 @@ func (s *Store) stats(ctx context.Context, span trace.Span, src source, why stri
 	return stats, nil
 }
 
-// groupKeys returns the select expressions of q's dimensions in src, in
-// q.GroupBy's order; a time bucket as its xiiapi.TimeKey text, which sorts
-// as the time does. It refuses unknown and repeated dimensions.
-func groupKeys(src source, q aggregate.StatsQuery) ([]string, error) {
-	keys := make([]string, 0, len(q.GroupBy))
+// groupKey is one grouped expression of a stats query.
+type groupKey struct {
+	expr string
+	time bool // a time bucket, answered as timeKey(expr)
+}
+
+// timeKey formats the timestamp expr as xiiapi.TimeKey does. Its text
+// sorts as the time does.
+func timeKey(expr string) string {
+	return `to_char(` + expr + ` AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`
+}
+
+// groupKeys returns the expressions of q's dimensions in src, in
+// q.GroupBy's order. It refuses unknown and repeated dimensions.
+func groupKeys(src source, q aggregate.StatsQuery) ([]groupKey, error) {
+	keys := make([]groupKey, 0, len(q.GroupBy))
 	for i, d := range q.GroupBy {
 		if slices.Contains(q.GroupBy[:i], d) {
 			return nil, fmt.Errorf("%w: group_by: %q given twice", aggregate.ErrInvalid, d)
@@ -183,14 +200,14 @@ func groupKeys(src source, q aggregate.StatsQuery) ([]string, error) {
 			if !ok {
 				return nil, fmt.Errorf("%w: interval: %q is not one of 1m, 1h, 1d", aggregate.ErrInvalid, q.Interval)
 			}
-			keys = append(keys, `to_char(`+src.bucket(unit)+` AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') COLLATE "C"`)
+			keys = append(keys, groupKey{expr: src.bucket(unit), time: true})
 			continue
 		}
 		col, ok := groupColumns[d]
 		if !ok {
 			return nil, fmt.Errorf("%w: group_by: %q is not one of %s", aggregate.ErrInvalid, d, strings.Join(aggregate.GroupDimensions, ", "))
 		}
-		keys = append(keys, col)
+		keys = append(keys, groupKey{expr: col})
 	}
 	return keys, nil
 }

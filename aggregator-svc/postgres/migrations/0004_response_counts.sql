@@ -30,7 +30,7 @@ CREATE TABLE response_counts (
     survey   text COLLATE "C" NOT NULL,
     device   text COLLATE "C" NOT NULL,
     location text COLLATE "C" NOT NULL,
-    n        bigint           NOT NULL,
+    n        integer          NOT NULL, -- sum(integer) adds in bigint: 3x faster than numeric
     PRIMARY KEY (provider, bucket, survey, device, location)
 );
 
