@@ -69,6 +69,8 @@ type tab struct {
 	mu       sync.Mutex
 	problems []string // console errors, uncaught exceptions, browser log errors
 	requests []sentRequest
+	urls     map[network.RequestID]string
+	canceled []string        // URLs of requests the page aborted
 	done     map[string]bool // finished downloads by file name
 }
 
@@ -94,7 +96,7 @@ func newTab(t *testing.T, width, height int) *tab {
 		cancel()
 		cancelAlloc()
 	})
-	tb := &tab{ctx: ctx, downloads: t.TempDir(), done: map[string]bool{}}
+	tb := &tab{ctx: ctx, downloads: t.TempDir(), done: map[string]bool{}, urls: map[network.RequestID]string{}}
 	listen := func(ev any) {
 		tb.mu.Lock()
 		defer tb.mu.Unlock()
@@ -120,6 +122,11 @@ func newTab(t *testing.T, width, height int) *tab {
 			}
 		case *network.EventRequestWillBeSent:
 			tb.requests = append(tb.requests, sentRequest{URL: ev.Request.URL, Headers: ev.Request.Headers})
+			tb.urls[ev.RequestID] = ev.Request.URL
+		case *network.EventLoadingFailed:
+			if ev.Canceled {
+				tb.canceled = append(tb.canceled, tb.urls[ev.RequestID])
+			}
 		case *network.EventRequestWillBeSentExtraInfo:
 			tb.requests = append(tb.requests, sentRequest{Headers: ev.Headers})
 		case *browser.EventDownloadProgress:

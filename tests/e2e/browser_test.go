@@ -306,6 +306,28 @@ func TestBrowser(t *testing.T) {
 		if !strings.Contains(banner, "blue") || strings.Contains(banner, "red") || status == "ok" || !strings.Contains(total, "incomplete") {
 			t.Errorf("banner %q, blue's status %q, total %q", banner, status, total)
 		}
+
+		// While blue hangs each refresh lasts its whole deadline: a filter
+		// chosen meanwhile aborts it, and the next refresh is the new filter's.
+		tb.waitFor(t, "a refresh in flight", `document.body.dataset.busy === 'true'`)
+		aborted := eval[int](t, tb, `Number(document.body.dataset.aborted || 0)`)
+		n := tb.refreshes(t)
+		tb.run(t, chromedp.SetValue(chromedp.CSS("#f-device"), "web"), chromedp.Click(chromedp.CSS("#apply")))
+		tb.waitRefreshes(t, n+1)
+		if got := eval[int](t, tb, `Number(document.body.dataset.aborted || 0)`); got != aborted+1 {
+			t.Errorf("%d refreshes aborted by the filter, want 1", got-aborted)
+		}
+		tb.mu.Lock()
+		canceled := slices.ContainsFunc(tb.canceled, func(u string) bool { return strings.Contains(u, "/api/v1/") && !strings.Contains(u, "device=web") })
+		tb.mu.Unlock()
+		if !canceled {
+			t.Error("no request of the refresh in flight was cancelled by the new filter")
+		}
+		// Nothing was posted since: the aggregate holds what it held.
+		if got, want := eval[int64](t, tb, `Number(document.getElementById('n-total').dataset.value)`), stats(t, dash, url.Values{"device": {"web"}}).Total; got != want || got == 0 {
+			t.Errorf("device=web while blue hangs: the page shows %d, the API %d", got, want)
+		}
+
 		if err := blue.Signal(syscall.SIGCONT); err != nil {
 			t.Fatal(err)
 		}

@@ -208,6 +208,7 @@
     if (ctrl) return; // never two at once
     const c = new AbortController();
     ctrl = c;
+    document.body.dataset.busy = 'true';
     const f = readFilter();
     const now = Date.now();
     const started = performance.now();
@@ -239,6 +240,7 @@
     } finally {
       if (ctrl === c) {
         ctrl = null;
+        document.body.dataset.busy = 'false';
         schedule();
       }
     }
@@ -255,6 +257,7 @@
     if (ctrl) {
       ctrl.abort();
       ctrl = null;
+      document.body.dataset.aborted = String(Number(document.body.dataset.aborted || 0) + 1);
     }
     refresh();
   }
