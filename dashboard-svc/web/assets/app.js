@@ -26,7 +26,28 @@
   let paused = false;
   let cursors = []; // the cursors of the older pages shown; empty: the newest
   let nextCursor = '';
-  const intervals = new Map(); // filter → the bucket interval its data asked for
+  // The bucket interval each filter's data asked for, remembered for the
+  // tab (it is no secret) so that a reload need not learn it again.
+  const intervals = {
+    get(key) {
+      try {
+        return JSON.parse(sessionStorage.getItem('xii-intervals') || '{}')[key];
+      } catch (e) {
+        return undefined;
+      }
+    },
+    set(key, interval) {
+      try {
+        const all = JSON.parse(sessionStorage.getItem('xii-intervals') || '{}');
+        all[key] = interval;
+        const keys = Object.keys(all);
+        if (keys.length > 50) delete all[keys[0]];
+        sessionStorage.setItem('xii-intervals', JSON.stringify(all));
+      } catch (e) {
+        // storage full or off: learn it again next time
+      }
+    },
+  };
   let refreshes = 0;
 
   class APIError extends Error {
@@ -188,7 +209,7 @@
   // learned from the answer.
   async function series(f, now, signal) {
     const key = filterKey(f);
-    let interval = intervals.get(key) || chooseInterval(f, now, undefined);
+    let interval = INTERVALS[intervals.get(key)] ? intervals.get(key) : chooseInterval(f, now, undefined);
     for (let i = 0; ; i++) {
       const r = await api('/stats', {...f, group_by: 'time,provider', interval}, signal);
       const times = r.body.groups.map((g) => Date.parse(g.key.time));
