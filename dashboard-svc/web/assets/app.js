@@ -267,10 +267,29 @@
     }
   }
 
+  // A tab nobody looks at does not refresh; it refreshes at once when it
+  // is looked at again.
+  let missed = false;
+
   function schedule() {
     clearTimeout(timer);
-    if (!paused) timer = setTimeout(refresh, REFRESH_MS);
+    if (!paused) timer = setTimeout(tick, REFRESH_MS);
   }
+
+  function tick() {
+    if (document.hidden) {
+      missed = true;
+      return;
+    }
+    refresh();
+  }
+
+  document.addEventListener('visibilitychange', () => {
+    if (!document.hidden && missed && !paused) {
+      missed = false;
+      refresh();
+    }
+  });
 
   // restart cancels the refresh in flight and starts one for the current
   // filter at once.
@@ -316,6 +335,7 @@
     renderSync(sync);
     renderLatest(r.latest.body);
     fillList('l-provider', names);
+    fillList('l-survey', r.latest.body.data.map((x) => x.survey));
     fillList('l-device', r.devices.body.groups.map((g) => g.key.device));
     fillList('l-location', r.locations.body.groups.map((g) => g.key.location));
     renderTraces(r.total.traceId, answers);
