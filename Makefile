@@ -14,7 +14,7 @@ FUZZ_TARGETS  := ./survey-svc/survey:FuzzDecodeNewResponse ./survey-svc/survey:F
                  ./dashboard-svc/dashboard:FuzzParseQuery ./dashboard-svc/dashboard:FuzzParseStatsQuery
 
 .DEFAULT_GOAL := help
-.PHONY: help build test test-unit test-chaos chaos fuzz lint fmt run up down etcdctl jaeger seed bench clean browser-deps
+.PHONY: help build test test-unit test-chaos chaos fuzz lint fmt run up down etcdctl jaeger seed bench bench-rollup clean browser-deps
 
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -90,6 +90,10 @@ jaeger: ## build Jaeger v2 from its tools module (the first build takes several 
 
 bench: ## run the benchmarks (XII_BENCH_ROWS sets the export table size)
 	$(GO) test -run='^$$' -bench=. -benchmem work
+
+bench-rollup: ## stats from the rollup vs GROUP BY at 1M and 10M rows, and the rollup's cost to ApplyPage (~10 min)
+	$(GO) test -run='^$$' -bench=ApplyPageRollup -benchtime=3x -timeout=30m ./aggregator-svc/postgres/
+	XII_ROLLUP_ROWS=1000000,10000000 $(GO) test -run='^$$' -bench=StatsRollup -benchtime=5x -timeout=60m ./aggregator-svc/postgres/
 
 clean: ## remove build output
 	rm -rf $(BIN)
