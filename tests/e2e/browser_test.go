@@ -153,6 +153,16 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("the filter form shows %q after opening a bookmark", device)
 		}
 		checkNumbers(t, tb, dash, url.Values{"device": {"iOS"}, "location": {"Germany"}})
+		// A time range, in the URL as RFC 3339 and in the form in UTC.
+		since, until := time.Now().UTC().Add(-50*time.Minute).Truncate(time.Second), time.Now().UTC().Add(10*time.Minute).Truncate(time.Second)
+		f := url.Values{"since": {since.Format(time.RFC3339)}, "until": {until.Format(time.RFC3339)}}
+		tb.run(t, chromedp.Navigate(dash+"/?"+f.Encode()))
+		tb.waitRefreshes(t, 1)
+		const utc = "2006-01-02T15:04:05.000Z"
+		if got := eval[string](t, tb, `['f-since', 'f-until'].map(id => new Date(document.getElementById(id).value + 'Z').toISOString()).join('/')`); got != since.Format(utc)+"/"+until.Format(utc) {
+			t.Errorf("the time range shows as %q", got)
+		}
+		checkNumbers(t, tb, dash, f)
 		tb.noProblems(t)
 	})
 
