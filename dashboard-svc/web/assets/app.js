@@ -49,6 +49,7 @@
     },
   };
   let refreshes = 0;
+  let lastUpdate = null; // when the numbers shown were read
 
   class APIError extends Error {
     constructor(status, message, traceId) {
@@ -248,6 +249,7 @@
       if (c.signal.aborted) return;
       const answers = [total, hour, day, time, devices, locations, latest].filter(Boolean);
       render(f, now, {total, hour, day, time, devices, locations, latest}, answers);
+      lastUpdate = new Date(now);
       refreshes++;
       const ms = Math.round(performance.now() - started);
       document.body.dataset.refreshes = String(refreshes);
@@ -622,6 +624,9 @@
     let text = 'The last refresh failed: ' + e.message;
     if (e.status === 504) text += '. A longer timeout may help.';
     if (e.traceId) text += ' (trace ' + e.traceId + ')';
+    // What is still shown is older than this refresh: say so.
+    text += lastUpdate ? ' What is shown is from ' + clock(lastUpdate) + ' UTC.' : '';
+    document.body.dataset.complete = 'false';
     el.textContent = text;
     el.hidden = false;
     setStatus('Refresh failed');
