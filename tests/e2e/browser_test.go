@@ -254,6 +254,18 @@ func TestBrowser(t *testing.T) {
 		tb.waitRefreshes(t, n+1)
 	})
 
+	t.Run("a bad filter is an error, never numbers", func(t *testing.T) {
+		tb.run(t, chromedp.Navigate(dash+"/?since=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z"))
+		tb.waitFor(t, "the API's error on the page", `!document.getElementById('error').hidden && document.getElementById('error').textContent.includes('since: must be before until')`)
+		if got := eval[string](t, tb, `document.getElementById('n-total').textContent + '|' + (document.body.dataset.complete || '')`); got != "–|false" {
+			t.Errorf("after a refused filter the page shows %q", got)
+		}
+		tb.mu.Lock()
+		tb.problems = slices.DeleteFunc(tb.problems, func(p string) bool { return strings.Contains(p, "status of 400") })
+		tb.mu.Unlock()
+		tb.noProblems(t)
+	})
+
 	t.Run("accessibility and screenshots", func(t *testing.T) {
 		for _, vp := range []struct {
 			name          string
