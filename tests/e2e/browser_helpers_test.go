@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"xii/testkit/wait"
 )
@@ -191,6 +192,13 @@ func (tb *tab) waitFor(t *testing.T, what, cond string) {
 		state, _ := chromedp.Run(tb.ctx, chromedp.Evaluate[string](`document.getElementById('status').textContent + ' | ' + (document.getElementById('error').textContent || '')`))
 		t.Fatalf("waiting for %s (%s): %v; page says %q", what, cond, err, state)
 	}
+}
+
+// press activates a button from the keyboard, as a user without a mouse
+// does; unlike a click it cannot land elsewhere when the layout moves.
+func (tb *tab) press(t *testing.T, sel string) {
+	t.Helper()
+	tb.run(t, chromedp.Focus(chromedp.CSS(sel)), chromedp.KeyEvent(kb.Enter))
 }
 
 // refreshes is how many refreshes the page has finished.

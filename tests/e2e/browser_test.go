@@ -174,7 +174,7 @@ func TestBrowser(t *testing.T) {
 			t.Fatalf("first page: %v, cursor %q", err, first.NextCursor)
 		}
 		n := tb.refreshes(t)
-		tb.run(t, chromedp.Click(chromedp.CSS("#older")))
+		tb.press(t, "#older")
 		tb.waitRefreshes(t, n+1)
 		second, _, err := responses(dash, "limit=20&cursor="+first.NextCursor)
 		if err != nil {
@@ -184,7 +184,7 @@ func TestBrowser(t *testing.T) {
 			t.Fatalf("older page shows %v, the API %v", got, want)
 		}
 		n = tb.refreshes(t)
-		tb.run(t, chromedp.Click(chromedp.CSS("#newest")))
+		tb.press(t, "#newest")
 		tb.waitRefreshes(t, n+1)
 		if got, want := tableRows(t, tb), recordIDs(first.Data); !slices.Equal(got, want) {
 			t.Fatalf("newest page shows %v, the API %v", got, want)
@@ -194,7 +194,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("the CSV download equals the API's rows", func(t *testing.T) {
 		tb.run(t, chromedp.Navigate(dash+"/?survey=default"))
 		tb.waitRefreshes(t, 1)
-		tb.run(t, chromedp.Click(chromedp.CSS("#csv")))
+		tb.press(t, "#csv")
 		body := tb.download(t, 0)
 		want := allResponses(t, dash, url.Values{"survey": {"default"}})
 		checkCSV(t, body, want)
@@ -331,14 +331,22 @@ func TestBrowser(t *testing.T) {
 
 		// While blue hangs each refresh lasts its whole deadline: a filter
 		// chosen meanwhile aborts it, and the next refresh is the new filter's.
-		tb.waitFor(t, "a refresh in flight", `document.body.dataset.busy === 'true'`)
-		aborted := eval[int](t, tb, `Number(document.body.dataset.aborted || 0)`)
-		n := tb.refreshes(t)
-		tb.run(t, chromedp.SetValue(chromedp.CSS("#f-device"), "web"), chromedp.Click(chromedp.CSS("#apply")))
-		tb.waitRefreshes(t, n+1)
-		if got := eval[int](t, tb, `Number(document.body.dataset.aborted || 0)`); got != aborted+1 {
-			t.Errorf("%d refreshes aborted by the filter, want 1", got-aborted)
+		// Chosen in the page's own turn, so that the refresh is surely in
+		// flight when the filter changes.
+		before := eval[[]int](t, tb, `[Number(document.body.dataset.aborted || 0)]`)[0]
+		ctx, cancel := context.WithTimeout(tb.ctx, waitLimit)
+		defer cancel()
+		seen, err := chromedp.Run(ctx, chromedp.Poll[[]int](`document.body.dataset.busy === 'true' &&
+			(document.getElementById('f-device').value = 'web', document.getElementById('filters').requestSubmit(),
+			 [Number(document.body.dataset.refreshes), Number(document.body.dataset.aborted || 0)])`, chromedp.WithPollingInterval(20*time.Millisecond)))
+		if err != nil {
+			t.Fatalf("choosing a filter during a refresh: %v", err)
 		}
+		n, aborted := seen[0], seen[1]
+		if aborted != before+1 {
+			t.Errorf("%d refreshes aborted by the filter, want 1", aborted-before)
+		}
+		tb.waitRefreshes(t, n+1)
 		tb.mu.Lock()
 		canceled := slices.ContainsFunc(tb.canceled, func(u string) bool { return strings.Contains(u, "/api/v1/") && !strings.Contains(u, "device=web") })
 		tb.mu.Unlock()
@@ -546,7 +554,7 @@ func TestBrowserToken(t *testing.T) {
 	if total != 1 {
 		t.Errorf("with the token the page shows %d responses, want 1", total)
 	}
-	tb.run(t, chromedp.Click(chromedp.CSS("#csv")))
+	tb.press(t, "#csv")
 	if body := tb.download(t, 0); !bytes.Contains(body, []byte("'=1+1")) {
 		t.Errorf("CSV download with the token: %s", body)
 	}
