@@ -15,7 +15,7 @@ const (
 	DefaultLimit = xiiapi.DefaultLimit
 	MaxLimit     = xiiapi.MaxLimit
 	// MaxGroups bounds the groups one stats answer returns.
-	MaxGroups = 1000
+	MaxGroups = xiiapi.MaxGroups
 )
 
 // Domain errors.

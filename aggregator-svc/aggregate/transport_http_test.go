@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -131,6 +132,13 @@ func TestStatsAndSyncRoutes(t *testing.T) {
 	if g := reader.stats.GroupBy; len(g) != 2 || g[0] != "device" || g[1] != "location" || reader.stats.Filter.Provider != "blue" {
 		t.Fatalf("reader got %+v", reader.stats)
 	}
+	resp, body = call(t, "GET", srv.URL+"/api/v1/stats?group_by=time,provider&interval=1h&top=24", nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("stats by hour: %d %s", resp.StatusCode, body)
+	}
+	if q := reader.stats; !slices.Equal(q.GroupBy, []string{"time", "provider"}) || q.Interval != "1h" || q.Top != 24 {
+		t.Fatalf("reader got %+v", q)
+	}
 	resp, body = call(t, "POST", srv.URL+"/api/v1/sync", nil)
 	if resp.StatusCode != 200 || !strings.Contains(body, `"complete":true`) {
 		t.Fatalf("sync: %d %s", resp.StatusCode, body)
@@ -160,6 +168,11 @@ func TestBadRequests(t *testing.T) {
 		{"GET", "/api/v1/responses?device=" + strings.Repeat("x", 5000), 400, "query: longer than"},
 		{"GET", "/api/v1/stats?group_by=colour", 400, `group_by: \"colour\" is not one of`},
 		{"GET", "/api/v1/stats?group_by=device,device", 400, "given twice"},
+		{"GET", "/api/v1/stats?group_by=time", 400, "interval: required with group_by=time"},
+		{"GET", "/api/v1/stats?group_by=device&interval=1h", 400, "interval: only with group_by=time"},
+		{"GET", "/api/v1/stats?group_by=time&interval=5m", 400, `interval: \"5m\" is not one of 1m, 1h, 1d`},
+		{"GET", "/api/v1/stats?group_by=device&top=0", 400, "top: must be an integer between 1 and 1000"},
+		{"GET", "/api/v1/stats?group_by=device&top=1001", 400, "top: must be an integer"},
 		{"GET", "/api/v1/sync", 405, "method_not_allowed"},
 		{"POST", "/api/v1/responses", 405, "method_not_allowed"},
 		{"GET", "/nope", 404, "not_found"},

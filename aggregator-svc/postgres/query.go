@@ -77,8 +77,12 @@ type where struct {
 	args  []any
 }
 
-// filterWhere returns the conditions of f.
-func filterWhere(f aggregate.Filter) *where {
+// filterWhere returns the conditions of f on responses.
+func filterWhere(f aggregate.Filter) *where { return filterWhereOn(f, "created_at") }
+
+// filterWhereOn returns the conditions of f, with Since and Until bounding
+// timeCol.
+func filterWhereOn(f aggregate.Filter, timeCol string) *where {
 	w := &where{}
 	for _, eq := range []struct{ column, value string }{
 		{"survey", f.Survey},
@@ -91,10 +95,10 @@ func filterWhere(f aggregate.Filter) *where {
 		}
 	}
 	if !f.Since.IsZero() {
-		w.add("created_at >= " + w.arg(f.Since))
+		w.add(timeCol + " >= " + w.arg(f.Since))
 	}
 	if !f.Until.IsZero() {
-		w.add("created_at < " + w.arg(f.Until))
+		w.add(timeCol + " < " + w.arg(f.Until))
 	}
 	return w
 }

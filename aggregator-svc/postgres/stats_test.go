@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"xii/aggregator-svc/aggregate"
+	"xii/libs/xiiapi"
 )
 
 func TestStats(t *testing.T) {
@@ -39,7 +40,7 @@ func TestStats(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := expectedStats(filtered(all, tt.filter), tt.groupBy)
+			want := expectedStats(filtered(all, tt.filter), aggregate.StatsQuery{GroupBy: tt.groupBy})
 			if got.Total != want.Total {
 				t.Errorf("total = %d, want %d", got.Total, want.Total)
 			}
@@ -52,16 +53,72 @@ func TestStats(t *testing.T) {
 	}
 }
 
-// expectedStats counts rs as Stats should: largest group first, then by
-// the keys in grouping order.
-func expectedStats(rs []aggregate.Response, groupBy []string) aggregate.Stats {
+// TestStatsByTime counts per time bucket, alone and with other
+// dimensions, from the rollup and from the table, and keeps the top
+// groups.
+func TestStatsByTime(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	var all []aggregate.Response
+	for i, p := range []string{"blue", "red"} {
+		recs := records(0, 600)
+		for j := range recs {
+			// Every 97 s over about 16 hours, crossing midnight; red a little later.
+			recs[j].CreatedAt = time.Date(2026, 11, 30, 16, 0, 0, 0, time.UTC).Add(time.Duration(j*97+i*31) * time.Second)
+			all = append(all, response(p, recs[j]))
+		}
+		apply(t, s, p, "", aggregate.Page{Records: recs, Next: "c1"})
+	}
+	midnight := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	for _, q := range []aggregate.StatsQuery{
+		{GroupBy: []string{"time"}, Interval: "1h"},
+		{GroupBy: []string{"time"}, Interval: "1d"},
+		{GroupBy: []string{"time"}, Interval: "1m"},
+		{GroupBy: []string{"time", "provider"}, Interval: "1h"},
+		{GroupBy: []string{"device", "time"}, Interval: "1d", Filter: aggregate.Filter{Location: "Germany"}},
+		{GroupBy: []string{"time", "provider"}, Interval: "1h", Filter: aggregate.Filter{Since: midnight, Until: midnight.Add(3 * time.Hour)}},
+		{GroupBy: []string{"time"}, Interval: "1h", Filter: aggregate.Filter{Since: midnight.Add(-90 * time.Second)}},
+		{GroupBy: []string{"time"}, Interval: "1h", Top: 3},
+		{GroupBy: []string{"device"}, Top: 1},
+		{GroupBy: []string{"device"}, Top: 3},
+		{Top: 1},
+	} {
+		t.Run(fmt.Sprintf("%+v", q), func(t *testing.T) {
+			got, err := s.Stats(t.Context(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := expectedStats(filtered(all, q.Filter), q)
+			if got.Total != want.Total || got.Truncated != want.Truncated || !slices.EqualFunc(got.Groups, want.Groups, func(a, b aggregate.Group) bool {
+				return a.Count == b.Count && maps.Equal(a.Key, b.Key)
+			}) {
+				t.Errorf("got %+v\nwant %+v", got, want)
+			}
+		})
+	}
+	got, err := s.Stats(t.Context(), aggregate.StatsQuery{GroupBy: []string{"time"}, Interval: "1d"})
+	days := []string{}
+	for _, g := range got.Groups {
+		days = append(days, g.Key["time"])
+	}
+	slices.Sort(days)
+	if err != nil || !slices.Equal(days, []string{"2026-11-30T00:00:00Z", "2026-12-01T00:00:00Z"}) {
+		t.Errorf("day buckets %+v, %v; want 2026-11-30T00:00:00Z and 2026-12-01T00:00:00Z", got.Groups, err)
+	}
+}
+
+// expectedStats counts rs as Stats should answer q: largest group first,
+// then by the keys in grouping order, at most q.Top or MaxGroups.
+func expectedStats(rs []aggregate.Response, q aggregate.StatsQuery) aggregate.Stats {
+	groupBy := q.GroupBy
 	st := aggregate.Stats{Groups: []aggregate.Group{}, Total: int64(len(rs))}
 	if len(groupBy) == 0 {
 		return st
 	}
 	counts := map[string]*aggregate.Group{}
 	for _, r := range rs {
-		fields := map[string]string{"survey": r.Survey, "device": r.Device, "location": r.Location, "provider": r.Provider}
+		fields := map[string]string{"survey": r.Survey, "device": r.Device, "location": r.Location, "provider": r.Provider,
+			"time": xiiapi.TimeKey(r.CreatedAt.Truncate(q.Bucket()))}
 		key := map[string]string{}
 		var id []string
 		for _, d := range groupBy {
@@ -85,6 +142,10 @@ func expectedStats(rs []aggregate.Response, groupBy []string) aggregate.Stats {
 		}
 		return c
 	})
+	limit := cmp.Or(q.Top, aggregate.MaxGroups)
+	if len(st.Groups) > limit {
+		st.Groups, st.Truncated = st.Groups[:limit], true
+	}
 	return st
 }
 
@@ -132,15 +193,24 @@ func TestStatsInvalidGroup(t *testing.T) {
 	}
 }
 
-// Every dimension the domain offers has a column.
+// Every dimension the domain offers has a column, time a unit for every
+// interval.
 func TestGroupColumnsCoverDimensions(t *testing.T) {
 	t.Parallel()
 	for _, d := range aggregate.GroupDimensions {
-		if _, ok := groupColumns[d]; !ok {
+		if _, ok := groupColumns[d]; !ok && d != xiiapi.TimeDimension {
 			t.Errorf("dimension %q has no column", d)
 		}
 	}
-	if len(groupColumns) != len(aggregate.GroupDimensions) {
-		t.Errorf("%d group columns for %d dimensions", len(groupColumns), len(aggregate.GroupDimensions))
+	if len(groupColumns) != len(aggregate.GroupDimensions)-1 {
+		t.Errorf("%d group columns for %d dimensions and time", len(groupColumns), len(aggregate.GroupDimensions)-1)
+	}
+	for name := range xiiapi.Intervals {
+		if _, ok := timeUnits[name]; !ok {
+			t.Errorf("interval %q has no unit", name)
+		}
+	}
+	if len(timeUnits) != len(xiiapi.Intervals) {
+		t.Errorf("%d units for %d intervals", len(timeUnits), len(xiiapi.Intervals))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -69,5 +70,45 @@ func TestTracing(t *testing.T) {
 				t.Errorf("apply page attributes %v", attrs)
 			}
 		})
+	}
+}
+
+// Stats say in their span whether they read the rollup or the table, and
+// why not the rollup.
+func TestStatsSourceSpan(t *testing.T) {
+	t.Parallel()
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	defer tp.Shutdown(t.Context())
+	s := openStore(t, WithTracerProvider(tp))
+	apply(t, s, "blue", "", aggregate.Page{Records: records(0, 10), Next: "c1"})
+	hour := t0.Truncate(time.Hour)
+	for _, tt := range []struct {
+		q           aggregate.StatsQuery
+		source, why string
+	}{
+		{aggregate.StatsQuery{GroupBy: []string{"device"}}, "rollup", ""},
+		{aggregate.StatsQuery{GroupBy: []string{"time", "provider"}, Interval: "1h", Filter: aggregate.Filter{Since: hour, Until: hour.Add(time.Hour), Device: "iOS"}}, "rollup", ""},
+		{aggregate.StatsQuery{GroupBy: []string{"time"}, Interval: "1d"}, "rollup", ""},
+		{aggregate.StatsQuery{Filter: aggregate.Filter{Since: hour.Add(time.Second)}}, "table", "since inside an hour"},
+		{aggregate.StatsQuery{Filter: aggregate.Filter{Until: hour.Add(time.Minute)}}, "table", "until inside an hour"},
+		{aggregate.StatsQuery{GroupBy: []string{"time"}, Interval: "1m"}, "table", "interval finer than an hour"},
+	} {
+		before := len(rec.Ended())
+		if _, err := s.Stats(t.Context(), tt.q); err != nil {
+			t.Fatal(err)
+		}
+		var attrs map[string]string
+		for _, sp := range rec.Ended()[before:] {
+			if sp.Name() == "stats" {
+				attrs = map[string]string{}
+				for _, a := range sp.Attributes() {
+					attrs[string(a.Key)] = a.Value.Emit()
+				}
+			}
+		}
+		if attrs == nil || attrs["xii.stats.source"] != tt.source || attrs["xii.stats.table_because"] != tt.why {
+			t.Errorf("%+v: stats span attributes %v, want source %q because %q", tt.q, attrs, tt.source, tt.why)
+		}
 	}
 }

@@ -95,6 +95,12 @@ func TestQueryAndStatsOnTheWire(t *testing.T) {
 	if got := fake.last(t); got.path != xiiapi.StatsPath || got.query.Encode() != "group_by=device%2Clocation&provider=red" {
 		t.Fatalf("asked %s?%s", got.path, got.query.Encode())
 	}
+	if _, err := c.Stats(t.Context(), dashboard.StatsQuery{GroupBy: []string{"time", "device"}, Interval: "1d", Top: 5}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fake.last(t); got.path != xiiapi.StatsPath || got.query.Encode() != "group_by=time%2Cdevice&interval=1d&top=5" {
+		t.Fatalf("asked %s?%s", got.path, got.query.Encode())
+	}
 }
 
 func TestForwardBudget(t *testing.T) {

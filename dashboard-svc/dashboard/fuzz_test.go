@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 	"time"
+
 	"xii/libs/xiiapi"
 )
 
@@ -48,7 +49,8 @@ func FuzzParseQuery(f *testing.F) {
 
 // FuzzParseStatsQuery does the same for GET /api/v1/stats.
 func FuzzParseStatsQuery(f *testing.F) {
-	for _, seed := range []string{"", "group_by=device,location", "group_by=,", "group_by=device,device", "since=x"} {
+	for _, seed := range []string{"", "group_by=device,location", "group_by=,", "group_by=device,device", "since=x",
+		"group_by=time,provider&interval=1h", "group_by=time", "interval=1d", "group_by=device&top=5", "top=+7"} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
@@ -66,7 +68,7 @@ func FuzzParseStatsQuery(f *testing.F) {
 			return
 		}
 		again, err := xiiapi.ParseStatsQuery(q.Values())
-		if err != nil || again.Validate() != nil || len(again.GroupBy) != len(q.GroupBy) {
+		if err != nil || again.Validate() != nil || len(again.GroupBy) != len(q.GroupBy) || again.Interval != q.Interval || again.Top != q.Top {
 			t.Fatalf("round trip of %q: %+v, %v", raw, again, err)
 		}
 	})

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"xii/libs/httpserver"
 )
@@ -30,10 +31,17 @@ type probe struct {
 
 // routeParams are the query parameters each API route accepts.
 var routeParams = map[string][]string{
-	"/api/v1/responses": responsesParams,
-	"/api/v1/stats":     statsParams,
-	"/api/v1/reporter":  reporterParams,
-	"/api/v1/providers": providersParams,
+	"/api/v1/responses":     responsesParams,
+	"/api/v1/stats":         statsParams,
+	"/api/v1/reporter":      reporterParams,
+	"/api/v1/providers":     providersParams,
+	"/api/v1/responses.csv": csvParams,
+}
+
+// companions are the parameters a documented parameter is only valid
+// with, keyed "route parameter": its example is sent with them.
+var companions = map[string]string{
+	"/api/v1/stats interval": "group_by=time",
 }
 
 // probes returns a way to provoke every status the dashboard's routes
@@ -74,8 +82,16 @@ func probeServer(pr probe) http.Handler {
 	if pr.limited { // the one request of the burst, from the probe's address
 		api.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", apiHost+"/api/v1/responses", nil))
 	}
+	// A span around every request, as the service's telemetry makes one,
+	// so that answers carry a trace id.
+	tp := sdktrace.NewTracerProvider()
+	traced := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, span := tp.Tracer("probe").Start(r.Context(), "probe")
+		defer span.End()
+		api.ServeHTTP(w, r.WithContext(ctx))
+	})
 	return httpserver.New(httpserver.Routes{
-		API: api,
+		API: traced,
 		Metrics: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 			w.Write([]byte("# no metrics in this test\n"))
@@ -146,8 +162,8 @@ func TestOpenAPIStatuses(t *testing.T) {
 }
 
 // TestOpenAPIParameters checks that each route accepts exactly the
-// documented parameters, each with its documented example, in a request
-// and with an answer the description validates.
+// documented parameters, each with its documented example (and its
+// companions), in a request and with an answer the description validates.
 func TestOpenAPIParameters(t *testing.T) {
 	s := loadSpec(t)
 	for _, op := range s.operations(t, "dashboard") {
@@ -160,6 +176,9 @@ func TestOpenAPIParameters(t *testing.T) {
 				case openapi3.ParameterInQuery:
 					query = append(query, p.Name)
 					pr.query = p.Name + "=" + url.QueryEscape(exampleString(t, p))
+					if c, ok := companions[op.route+" "+p.Name]; ok {
+						pr.query += "&" + c
+					}
 				case openapi3.ParameterInHeader:
 					pr.header = http.Header{p.Name: {exampleString(t, p)}}
 				default:

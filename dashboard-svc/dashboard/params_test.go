@@ -107,6 +107,11 @@ func TestParseStatsQuery(t *testing.T) {
 		{"empty", "group_by=", nil, "group_by: empty"},
 		{"repeated", "group_by=device&group_by=location", nil, "group_by: given more than once"},
 		{"limit is not a stats parameter", "limit=5", nil, "limit: unknown parameter"},
+		{"time buckets", "group_by=time,provider&interval=1h&top=10", []string{"time", "provider"}, ""},
+		{"time without interval", "group_by=time", nil, "interval: required with group_by=time"},
+		{"interval without time", "group_by=device&interval=1d", nil, "interval: only with group_by=time"},
+		{"unknown interval", "group_by=time&interval=1w", nil, `interval: "1w" is not one of 1m, 1h, 1d`},
+		{"top above the group limit", "group_by=device&top=1001", nil, "top: must be an integer between 1 and 1000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -20,15 +20,28 @@ const (
 	MaxCursorLen = 512
 	// MaxQueryLen bounds a request's raw query string, in bytes.
 	MaxQueryLen = 4096
+	// MaxGroups bounds the groups one stats answer returns, and top.
+	MaxGroups = 1000
 )
 
+// TimeDimension groups by time bucket: the start of the Interval a
+// response's created_at falls in, RFC 3339 in UTC.
+const TimeDimension = "time"
+
 // GroupDimensions are what a stats query may group by.
-var GroupDimensions = []string{"survey", "device", "location", "provider"}
+var GroupDimensions = []string{"survey", "device", "location", "provider", TimeDimension}
+
+// Intervals are the time buckets a stats query may group by, by name;
+// buckets start at UTC minutes, hours and midnights.
+var Intervals = map[string]time.Duration{"1m": time.Minute, "1h": time.Hour, "1d": 24 * time.Hour}
+
+// intervalNames lists Intervals in the order error messages name them.
+var intervalNames = "1m, 1h, 1d"
 
 // Parameter sets: which query parameters a route accepts.
 var (
 	QueryParams = append([]string{"limit", "cursor", "timeout"}, FilterParams...)
-	StatsParams = append([]string{"group_by", "timeout"}, FilterParams...)
+	StatsParams = append([]string{"group_by", "interval", "top", "timeout"}, FilterParams...)
 )
 
 // Query asks for one page of responses, newest first.
@@ -42,7 +55,22 @@ type Query struct {
 type StatsQuery struct {
 	Filter  Filter
 	GroupBy []string // each one of GroupDimensions, no repeats; empty: total only
+	// Interval is the time bucket, one of Intervals: required when GroupBy
+	// holds TimeDimension, refused otherwise.
+	Interval string
+	// Top keeps only the Top largest groups (ties in key order), 1..MaxGroups;
+	// 0 means MaxGroups.
+	Top int
 }
+
+// Bucket returns the length of q's time bucket; 0 without one.
+func (q StatsQuery) Bucket() time.Duration { return Intervals[q.Interval] }
+
+// GroupsByTime reports whether q groups by time bucket.
+func (q StatsQuery) GroupsByTime() bool { return slices.Contains(q.GroupBy, TimeDimension) }
+
+// TimeKey is the key value of the time bucket starting at start.
+func TimeKey(start time.Time) string { return start.UTC().Format(time.RFC3339) }
 
 // ParseValues parses a raw query string strictly: known parameters only,
 // each at most once, at most MaxQueryLen bytes. Errors wrap ErrInvalid.
@@ -88,10 +116,23 @@ func ParseStatsQuery(v url.Values) (StatsQuery, error) {
 		}
 		q.GroupBy = strings.Split(s, ",")
 	}
+	if v.Has("interval") {
+		if q.Interval = v.Get("interval"); q.Interval == "" {
+			return StatsQuery{}, Invalidf("interval: empty; name one of %s, or leave it out without group_by=time", intervalNames)
+		}
+	}
+	if v.Has("top") {
+		if q.Top, err = strconv.Atoi(v.Get("top")); err != nil || q.Top == 0 {
+			return StatsQuery{}, errTop
+		}
+	}
 	return q, nil
 }
 
-var errLimit = Invalidf("limit: must be an integer between 1 and %d", MaxLimit)
+var (
+	errLimit = Invalidf("limit: must be an integer between 1 and %d", MaxLimit)
+	errTop   = Invalidf("top: must be an integer between 1 and %d", MaxGroups)
+)
 
 // Validate checks the limit, the filter and the cursor's form; what the
 // cursor points at only the aggregator can judge. Errors wrap ErrInvalid.
@@ -110,7 +151,8 @@ func (q Query) Validate() error {
 	return nil
 }
 
-// Validate checks the filter and the grouping. Errors wrap ErrInvalid.
+// Validate checks the filter, the grouping, the interval and top. Errors
+// wrap ErrInvalid.
 func (q StatsQuery) Validate() error {
 	if err := q.Filter.Validate(); err != nil {
 		return err
@@ -122,6 +164,17 @@ func (q StatsQuery) Validate() error {
 		if slices.Contains(q.GroupBy[:i], g) {
 			return Invalidf("group_by: %q given twice", g)
 		}
+	}
+	switch _, ok := Intervals[q.Interval]; {
+	case q.GroupsByTime() && q.Interval == "":
+		return Invalidf("interval: required with group_by=time; one of %s", intervalNames)
+	case q.GroupsByTime() && !ok:
+		return Invalidf("interval: %q is not one of %s", q.Interval, intervalNames)
+	case !q.GroupsByTime() && q.Interval != "":
+		return Invalidf("interval: only with group_by=time")
+	}
+	if q.Top < 0 || q.Top > MaxGroups {
+		return errTop
 	}
 	return nil
 }
@@ -143,6 +196,12 @@ func (q StatsQuery) Values() url.Values {
 	v := q.Filter.Values()
 	if len(q.GroupBy) > 0 {
 		v.Set("group_by", strings.Join(q.GroupBy, ","))
+	}
+	if q.Interval != "" {
+		v.Set("interval", q.Interval)
+	}
+	if q.Top != 0 {
+		v.Set("top", strconv.Itoa(q.Top))
 	}
 	return v
 }

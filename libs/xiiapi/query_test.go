@@ -15,10 +15,80 @@ func TestQueryRoundTrip(t *testing.T) {
 	if err != nil || got != q {
 		t.Fatalf("ParseQuery(Values()) = %+v, %v; want %+v", got, err, q)
 	}
-	sq := StatsQuery{Filter: Filter{Location: "Germany"}, GroupBy: []string{"device", "provider"}}
-	gotStats, err := ParseStatsQuery(sq.Values())
-	if err != nil || gotStats.Filter != sq.Filter || !slices.Equal(gotStats.GroupBy, sq.GroupBy) {
-		t.Fatalf("ParseStatsQuery(Values()) = %+v, %v; want %+v", gotStats, err, sq)
+	for _, sq := range []StatsQuery{
+		{Filter: Filter{Location: "Germany"}, GroupBy: []string{"device", "provider"}},
+		{GroupBy: []string{"time", "provider"}, Interval: "1h", Top: 24},
+		{Top: 1},
+	} {
+		gotStats, err := ParseStatsQuery(sq.Values())
+		if err != nil || gotStats.Filter != sq.Filter || !slices.Equal(gotStats.GroupBy, sq.GroupBy) ||
+			gotStats.Interval != sq.Interval || gotStats.Top != sq.Top {
+			t.Fatalf("ParseStatsQuery(Values()) = %+v, %v; want %+v", gotStats, err, sq)
+		}
+		if err := gotStats.Validate(); err != nil {
+			t.Fatalf("Validate(%+v): %v", sq, err)
+		}
+	}
+}
+
+// TestParseStatsQuery reads stats parameters as the routes do: parse,
+// then validate.
+func TestParseStatsQuery(t *testing.T) {
+	for _, tt := range []struct {
+		raw, wantErr string
+		want         StatsQuery
+	}{
+		{raw: "group_by=time&interval=1h", want: StatsQuery{GroupBy: []string{"time"}, Interval: "1h"}},
+		{raw: "group_by=provider,time&interval=1m", want: StatsQuery{GroupBy: []string{"provider", "time"}, Interval: "1m"}},
+		{raw: "group_by=time,survey,device,location,provider&interval=1d&top=1000", want: StatsQuery{GroupBy: []string{"time", "survey", "device", "location", "provider"}, Interval: "1d", Top: 1000}},
+		{raw: "group_by=device&top=5", want: StatsQuery{GroupBy: []string{"device"}, Top: 5}},
+		{raw: "top=1", want: StatsQuery{Top: 1}},
+		{raw: "group_by=time", wantErr: "interval: required with group_by=time"},
+		{raw: "group_by=time&interval=2h", wantErr: `interval: "2h" is not one of 1m, 1h, 1d`},
+		{raw: "group_by=time&interval=60m", wantErr: `interval: "60m" is not one of`},
+		{raw: "group_by=time&interval=", wantErr: "interval: empty"},
+		{raw: "group_by=device&interval=1h", wantErr: "interval: only with group_by=time"},
+		{raw: "interval=1h", wantErr: "interval: only with group_by=time"},
+		{raw: "group_by=time,time&interval=1h", wantErr: `"time" given twice`},
+		{raw: "group_by=device&top=0", wantErr: "top: must be an integer between 1 and 1000"},
+		{raw: "group_by=device&top=-1", wantErr: "top: must be"},
+		{raw: "group_by=device&top=1001", wantErr: "top: must be"},
+		{raw: "group_by=device&top=five", wantErr: "top: must be"},
+		{raw: "group_by=device&top=", wantErr: "top: must be"},
+		{raw: "group_by=device&top=1&top=2", wantErr: "top: given more than once"},
+		{raw: "group_by=time&interval=1h&interval=1d", wantErr: "interval: given more than once"},
+	} {
+		t.Run(tt.raw, func(t *testing.T) {
+			q, err := ParseValues(tt.raw, StatsParams)
+			var sq StatsQuery
+			if err == nil {
+				if sq, err = ParseStatsQuery(q); err == nil {
+					err = sq.Validate()
+				}
+			}
+			if tt.wantErr != "" {
+				if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("%v, want ErrInvalid containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(sq.GroupBy, tt.want.GroupBy) || sq.Interval != tt.want.Interval || sq.Top != tt.want.Top {
+				t.Fatalf("%+v, %v; want %+v", sq, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestBucketAndTimeKey(t *testing.T) {
+	if got := (StatsQuery{GroupBy: []string{"time"}, Interval: "1d"}).Bucket(); got != 24*time.Hour {
+		t.Errorf("Bucket(1d) = %v", got)
+	}
+	if got := (StatsQuery{}).Bucket(); got != 0 {
+		t.Errorf("Bucket() without interval = %v", got)
+	}
+	berlin := time.FixedZone("CET", 3600)
+	if got := TimeKey(time.Date(2026, 12, 1, 15, 0, 0, 0, berlin)); got != "2026-12-01T14:00:00Z" {
+		t.Errorf("TimeKey = %q, want 2026-12-01T14:00:00Z", got)
 	}
 }
 

@@ -59,7 +59,8 @@ type Response struct {
 	CreatedAt  time.Time       `json:"created_at"`
 }
 
-// Group is the count of one combination of the grouped dimensions.
+// Group is the count of one combination of the grouped dimensions. Key
+// maps each dimension to its value; TimeDimension to the bucket's TimeKey.
 type Group struct {
 	Key   map[string]string `json:"key"`
 	Count int64             `json:"count"`
@@ -140,7 +141,8 @@ type (
 	StatsBody struct {
 		Groups []Group `json:"groups"`
 		Total  int64   `json:"total"`
-		// Truncated: there were more groups than the answer holds.
+		// Truncated: there were more groups than the answer holds
+		// (MaxGroups, or the query's Top).
 		Truncated bool        `json:"truncated"`
 		Sync      *SyncReport `json:"sync"`
 	}
