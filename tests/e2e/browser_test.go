@@ -124,6 +124,13 @@ func TestBrowser(t *testing.T) {
 		if !bannerHidden {
 			t.Error("the incomplete banner shows on a complete answer")
 		}
+		// Each provider's visibility delay, and what "in sync" promises.
+		var visible, horizon string
+		tb.eval(t, `document.querySelector('#sync-table tr[data-provider="blue"]').cells[4].textContent`, &visible)
+		tb.eval(t, `document.getElementById('horizon').textContent`, &horizon)
+		if visible != "0 s" || !strings.Contains(horizon, "could show") {
+			t.Errorf("blue visible after %q, horizon %q; want 0 s and the guarantee's wording", visible, horizon)
+		}
 		tb.noProblems(t)
 	})
 

@@ -518,6 +518,11 @@
     }
   }
 
+  // delay is a visibility delay as people read it: 0 s, 5 s, 6 min.
+  function delay(ms) {
+    return ms < 60000 ? Math.round(ms / 1000) + ' s' : Math.round(ms / 60000) + ' min';
+  }
+
   function renderSync(sync) {
     const rows = Object.keys(sync.providers).sort().map((name) => {
       const p = sync.providers[name];
@@ -535,6 +540,7 @@
       const cells = [
         p.status === 'ok' ? '0 s' : (p.lag_ms / 1000).toFixed(1) + ' s',
         p.synced_at ? clock(new Date(p.synced_at), true) : 'never',
+        delay(p.visible_after_ms || 0),
         [p.error, p.quarantined ? p.quarantined + ' quarantined' : ''].filter(Boolean).join('; '),
       ].map((v) => {
         const td = document.createElement('td');
