@@ -14,7 +14,7 @@ FUZZ_TARGETS  := ./survey-svc/survey:FuzzDecodeNewResponse ./survey-svc/survey:F
                  ./dashboard-svc/dashboard:FuzzParseQuery ./dashboard-svc/dashboard:FuzzParseStatsQuery
 
 .DEFAULT_GOAL := help
-.PHONY: help build test test-unit test-chaos chaos fuzz lint fmt run up down etcdctl jaeger seed bench bench-rollup clean
+.PHONY: help build test test-unit test-chaos chaos fuzz lint fmt run up down etcdctl jaeger seed bench bench-rollup clean browser-deps
 
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -31,7 +31,14 @@ CHAOS_DURATION ?= 3m
 # make chaos restarts the local PostgreSQL too: run it alone.
 CHAOS_PG_RESTART ?= pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -n1) main restart
 
-test: test-unit test-chaos fuzz ## run every module's tests (unit, integration, end to end, a short fault-injection run) and a short fuzz
+test: browser-deps test-unit test-chaos fuzz ## run every module's tests (unit, integration, end to end with the browser tests, a short fault-injection run) and a short fuzz
+
+# What the browser tests inject into the page (axe-core), pinned by the
+# lockfile; without npm they skip, or fail with CI=true. They also need
+# Chromium: apt-get install chromium.
+browser-deps: ## install the browser tests' npm packages (tests/browser)
+	@if command -v npm >/dev/null; then cd tests/browser && npm ci --ignore-scripts --no-audit --no-fund; \
+	else echo "browser-deps: npm not found; the browser tests will skip (and fail with CI=true)"; fi
 
 test-unit:
 	$(GO) vet work

@@ -64,7 +64,9 @@
 //     as specified. Only the grpc protocol is supported; another value of
 //     OTEL_EXPORTER_OTLP_PROTOCOL makes Init fail.
 //   - OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG choose the sampler;
-//     the default is parentbased_always_on.
+//     the default is parentbased_always_on. At a public edge
+//     (PublicHandler) a client's sampled flag is not obeyed: the root
+//     sampler decides for its trace id.
 //   - OTEL_TRACES_EXPORTER=none or OTEL_SDK_DISABLED=true: no exporter is
 //     created. Spans are still made, so trace ids still reach logs and are
 //     propagated downstream, and metrics are still served.

@@ -50,12 +50,14 @@ func (t *Telemetry) HTTPHandler(h http.Handler) http.Handler {
 // PublicHandler is HTTPHandler for an API the public reaches: the client's
 // W3C baggage is dropped before it is read, so what a client puts there
 // never reaches our spans, logs or the services behind. A client's
-// traceparent is kept, so that it can find its request's trace.
+// traceparent is kept, so that it can find its request's trace, but its
+// sampled flag is not obeyed: the service's own sampler decides (see
+// edgeSampler).
 func (t *Telemetry) PublicHandler(h http.Handler) http.Handler {
 	traced := t.HTTPHandler(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Header.Del("Baggage")
-		traced.ServeHTTP(w, r)
+		traced.ServeHTTP(w, r.WithContext(withPublicEdge(r.Context())))
 	})
 }
 

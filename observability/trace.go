@@ -11,9 +11,10 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
-// newTracerProvider builds the tracer provider. The SDK itself reads
-// OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG (default
-// ParentBased(AlwaysSample)) and OTEL_BSP_*; the OTLP exporter reads
+// newTracerProvider builds the tracer provider. The sampler is the one
+// OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG name (default
+// ParentBased(AlwaysSample)), deciding afresh at a public edge
+// (samplerFromEnv); the SDK reads OTEL_BSP_*; the OTLP exporter reads
 // OTEL_EXPORTER_OTLP_*. Without an exporter spans are still created, so trace
 // ids reach logs and downstream services, but they are not sent anywhere.
 func newTracerProvider(ctx context.Context, res *resource.Resource) (*sdktrace.TracerProvider, error) {
@@ -21,7 +22,11 @@ func newTracerProvider(ctx context.Context, res *resource.Resource) (*sdktrace.T
 	if err != nil {
 		return nil, err
 	}
-	opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
+	sampler, err := samplerFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithSampler(sampler)}
 	if export {
 		// New does not dial: the gRPC connection is made lazily, so an
 		// unreachable collector costs dropped spans, never a failed start.

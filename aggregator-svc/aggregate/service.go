@@ -56,7 +56,7 @@ func NewService(s Syncer, r Reader, ops Operations) Service {
 
 func (s *service) Providers(context.Context) Providers {
 	if s.ops == nil {
-		return Providers{Providers: []xiiapi.ProviderInfo{}, Settings: []xiiapi.Setting{}}
+		return Providers{Providers: []xiiapi.ProviderInfo{}, Settings: []xiiapi.Setting{}, Rejected: []xiiapi.RejectedKey{}}
 	}
 	return s.ops.Providers()
 }

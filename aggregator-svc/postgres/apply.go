@@ -125,8 +125,10 @@ func (s *Store) applyPage(ctx context.Context, provider, from, next string, reco
 	case len(records) == 0:
 	case len(records) < copyThreshold:
 		applied, err = upsertValues(ctx, tx, provider, records)
-	default:
+	case s.copyPages:
 		applied, err = upsertCopy(ctx, tx, provider, records)
+	default:
+		applied, err = upsertUnnest(ctx, tx, provider, records)
 	}
 	if err != nil {
 		return Applied{}, translate(err)

@@ -18,7 +18,7 @@ var paths = []struct {
 	size int
 }{
 	{"values", 10},
-	{"copy", copyThreshold + 50},
+	{"unnest", copyThreshold + 50},
 }
 
 func TestApplyPageRoundTrip(t *testing.T) {

@@ -54,6 +54,9 @@ type Store struct {
 	db     *sql.DB
 	tracer trace.Tracer
 	hooks  Hooks
+	// copyPages stores large pages by COPY into a staging table and a
+	// merge, as before unnest; kept to measure one against the other.
+	copyPages bool
 }
 
 // Hooks inject faults in tests. Nil fields do nothing.

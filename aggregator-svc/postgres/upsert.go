@@ -6,14 +6,17 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/lib/pq"
 
 	"xii/aggregator-svc/aggregate"
 )
 
-// copyThreshold is the page size from which records go through COPY into a
-// staging table instead of one multi-row INSERT. Below it, the INSERT's one
-// round trip beats creating a table; above it, COPY streams the rows instead
-// of parsing a statement with a parameter per value (at most 65535).
+// copyThreshold is the page size from which records go as arrays (unnest)
+// instead of one multi-row INSERT with a parameter per value (at most
+// 65535). It is named for the COPY into a staging table that unnest
+// replaced (Store.copyPages brings it back, for measurements).
 const copyThreshold = 256
 
 // onConflict makes an upsert idempotent: a record stored again with the same
@@ -39,7 +42,32 @@ const (
 	copyStaging  = `COPY apply_staging (provider_id, survey, text, device, location, answers, created_at) FROM STDIN`
 	mergeStaging = insertColumns + `
 SELECT $1, provider_id, survey, text, device, location, answers, created_at FROM apply_staging` + onConflict
+
+	// insertUnnest takes the page as one array per column: one statement
+	// and one round trip at any page size, no staging table.
+	insertUnnest = insertColumns + `
+SELECT $1, u.* FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::timestamptz[])
+	AS u(provider_id, survey, text, device, location, answers, created_at)` + onConflict
 )
+
+// upsertUnnest stores records, each ProviderID at most once, with one
+// INSERT of the records as arrays.
+func upsertUnnest(ctx context.Context, tx *sql.Tx, provider string, records []aggregate.Record) (Applied, error) {
+	n := len(records)
+	ids, surveys, texts, devices, locations := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	answers, created := make([]sql.NullString, n), make([]string, n)
+	for i, r := range records {
+		ids[i], surveys[i], texts[i], devices[i], locations[i] = r.ProviderID, r.Survey, r.Text, r.Device, r.Location
+		answers[i] = sql.NullString{String: string(r.Answers), Valid: len(r.Answers) > 0}
+		created[i] = r.CreatedAt.UTC().Format(time.RFC3339Nano)
+	}
+	a, err := countApplied(ctx, tx, insertUnnest, provider, pq.Array(ids), pq.Array(surveys), pq.Array(texts),
+		pq.Array(devices), pq.Array(locations), pq.Array(answers), pq.Array(created))
+	if err != nil {
+		return Applied{}, fmt.Errorf("upsert: %w", err)
+	}
+	return a, nil
+}
 
 // upsertValues stores records, each ProviderID at most once, with one
 // multi-row INSERT.

@@ -11,8 +11,10 @@ import (
 // can write to etcd can point a provider's descriptor anywhere, so a token
 // follows the descriptor only to the origin it was configured for.
 type Credential struct {
-	// Token is sent as "Authorization: Bearer <token>". It never appears in
-	// an error, a log line or a span.
+	// Token is sent as "Authorization: Bearer <token>" (by the alchemer
+	// dialect, "<api_token>:<api_token_secret>", as two query parameters
+	// instead; see QueryAuthTransport). It never appears in an error, a log
+	// line or a span.
 	Token string
 	// Bound is the URL the token belongs to: its scheme, host and port
 	// must be the descriptor's, and its path, when it has one, a prefix of
@@ -22,8 +24,9 @@ type Credential struct {
 
 // ParseCredential reads "<url>@<token>", such as
 // "https://api.typeform.com/forms/abc@tfp_..."; the URL holds no
-// credentials, query or fragment, so the first '@' ends it. Errors never
-// hold the token.
+// credentials, query or fragment, so the first '@' ends it. An Alchemer
+// survey's token is "<api_token>:<api_token_secret>", which the alchemer
+// adapter splits at its first ':'. Errors never hold the token.
 func ParseCredential(s string) (Credential, error) {
 	bound, token, ok := strings.Cut(s, "@")
 	if !ok || token == "" {

@@ -13,6 +13,8 @@ func TestParseCredential(t *testing.T) {
 		{"https://api.typeform.com@tfp_abc", "https://api.typeform.com", ""},
 		{"https://api.typeform.com/forms/abc/@tfp_a@b", "https://api.typeform.com/forms/abc", ""},
 		{"http://survey-blue:1101@s3cret", "http://survey-blue:1101", ""},
+		// Alchemer's token and secret: the credential is "token:secret".
+		{"https://api.alchemer.com/v5/survey/123@tok:sec", "https://api.alchemer.com/v5/survey/123", ""},
 		{"tfp_abc", "", "not <url>@<token>"},
 		{"https://api.typeform.com@", "", "not <url>@<token>"},
 		{"api.typeform.com@tfp", "", "not an absolute http(s) URL"},
@@ -27,6 +29,8 @@ func TestParseCredential(t *testing.T) {
 			t.Errorf("ParseCredential(%q): %v, want an error with %q", tt.in, err, tt.wantErr)
 		case err != nil && strings.Contains(err.Error(), "tfp"):
 			t.Errorf("ParseCredential(%q): the error %q shows the token", tt.in, err)
+		case err == nil && (strings.Contains(c.String(), "tok") || strings.Contains(c.String(), "sec")):
+			t.Errorf("ParseCredential(%q).String() = %q shows the token", tt.in, c)
 		}
 	}
 }

@@ -35,6 +35,12 @@ type httpClient struct {
 // reader that fails past maxBody bytes. Errors: ErrUnauthorized,
 // ErrRateLimited, ErrRejected, ErrBadPage, ErrUnavailable, or ctx's error.
 func (c *httpClient) getJSON(ctx context.Context, u *url.URL, decode func(io.Reader) error) error {
+	return c.get(ctx, u, nil, decode)
+}
+
+// get is getJSON that first shows every answer's status and headers to
+// inspect, when it is not nil.
+func (c *httpClient) get(ctx context.Context, u *url.URL, inspect func(*http.Response), decode func(io.Reader) error) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		// Not wrapped: the parse error would quote the URL.
@@ -56,6 +62,9 @@ func (c *httpClient) getJSON(ctx context.Context, u *url.URL, decode func(io.Rea
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	defer resp.Body.Close()
+	if inspect != nil {
+		inspect(resp)
+	}
 	if err := statusError(resp); err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return ctxErr

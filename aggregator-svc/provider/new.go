@@ -3,10 +3,12 @@ package provider
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
 	"golang.org/x/time/rate"
 
 	"xii/libs/discovery"
@@ -28,9 +30,12 @@ type Descriptor = discovery.Descriptor
 type Options struct {
 	// HTTPClient sends the requests; nil means a client of the adapter's
 	// own. Its Timeout may stay zero: every fetch is bounded by its context.
+	// For the alchemer dialect its transport must include
+	// QueryAuthTransport (below any tracing), which adds the credential to
+	// the URL; a fetch through a client without it fails.
 	HTTPClient *http.Client
 	// Credential, when it has a token, is sent as "Authorization: Bearer
-	// <token>", and only to the URL it is bound to: New refuses a
+	// <token>" (alchemer: as api_token and api_token_secret), and only to the URL it is bound to: New refuses a
 	// descriptor pointing elsewhere. It comes from the aggregator's
 	// configuration and never appears in an error.
 	Credential Credential
@@ -38,10 +43,17 @@ type Options struct {
 	MaxPageBytes int64
 	// Now is the clock the rate limiter reads; nil means time.Now.
 	Now func() time.Time
-	// Limiter paces typeform requests. Typeform limits requests per token,
-	// so sources sharing a token should share a limiter; nil gives the
-	// source its own from NewTypeformLimiter.
+	// Limiter paces typeform and alchemer requests. Both limit requests
+	// per token (account), so sources sharing a token should share a
+	// limiter; nil gives the source its own from NewTypeformLimiter or
+	// NewAlchemerLimiter.
 	Limiter *rate.Limiter
+	// Logger receives what a provider's answers warn of (Alchemer's
+	// X-SG-Warning), at most once a minute; nil discards it.
+	Logger *slog.Logger
+	// MeterProvider counts those warnings and cached answers; nil counts
+	// nothing.
+	MeterProvider metric.MeterProvider
 }
 
 // New returns the Source that fetches from the provider called name, as
@@ -59,12 +71,21 @@ func New(name string, d Descriptor, opts Options) (Source, error) {
 			return nil, fmt.Errorf("new source %s: %w", name, err)
 		}
 	}
+	if d.Dialect == DialectAlchemer && opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Transport: QueryAuthTransport(http.DefaultTransport)}
+	}
 	opts = opts.withDefaults()
 	switch d.Dialect {
 	case DialectXII:
 		return newXII(name, u, opts), nil
 	case DialectTypeform:
 		s, err := newTypeform(name, u, opts)
+		if err != nil {
+			return nil, fmt.Errorf("new source %s: %w", name, err)
+		}
+		return s, nil
+	case DialectAlchemer:
+		s, err := newAlchemer(name, u, opts)
 		if err != nil {
 			return nil, fmt.Errorf("new source %s: %w", name, err)
 		}

@@ -9,6 +9,7 @@ package provider
 import (
 	"context"
 	"errors"
+	"time"
 
 	"xii/aggregator-svc/aggregate"
 	"xii/libs/discovery"
@@ -18,6 +19,31 @@ import (
 const (
 	DialectXII      = discovery.DialectXII      // survey-svc's export API
 	DialectTypeform = discovery.DialectTypeform // the Typeform Responses API
+	DialectAlchemer = discovery.DialectAlchemer // Alchemer's (SurveyGizmo's) v5 SurveyResponse API
+)
+
+// VisibilityDelay is how long a response a provider has acknowledged may
+// take to become visible in its API, as the provider documents it: the
+// freshness guarantee can only promise what the API could show. xii-v1
+// exports a response once its write has committed, before survey-svc
+// answers the write; Typeform documents that a response may reach a
+// webhook a few seconds before its Responses API; Alchemer that a
+// submitted response may take up to 5 minutes to appear, and that GETs
+// are cached for 60 s.
+func VisibilityDelay(dialect string) time.Duration {
+	switch dialect {
+	case DialectTypeform:
+		return TypeformVisibility
+	case DialectAlchemer:
+		return AlchemerVisibility
+	}
+	return 0
+}
+
+// Documented visibility delays (VisibilityDelay).
+const (
+	TypeformVisibility = 5 * time.Second
+	AlchemerVisibility = alchemerProcessing + alchemerRepeatWindow
 )
 
 // Record and Page are the aggregate's: what a provider's export holds.

@@ -77,10 +77,8 @@ func (p *providerSync) run(ctx context.Context, r roundStart) (res roundResult) 
 	}
 	cursor := pos.Cursor
 	res.cursor, res.quarantined = cursor, pos.Quarantined
-	rescan := true
+	page, err := p.fetchPage(ctx, p.request(cursor, true))
 	for {
-		t := p.s.opts.Tuning()
-		page, err := p.fetchPage(ctx, provider.Request{Cursor: cursor, Rescan: rescan, Limit: t.PageSize}, t.FetchTimeout)
 		if err != nil {
 			res.err = err
 			return res
@@ -90,7 +88,20 @@ func (p *providerSync) run(ctx context.Context, r roundStart) (res roundResult) 
 			// Nothing new: the common round under load costs no write.
 			return res
 		}
-		quarantined, err := p.s.opts.Store.ApplyPage(ctx, p.src.Name, cursor, page)
+		// While this page is stored, the next one is on its way: a backlog
+		// costs the slower of fetching and storing per page, not their sum.
+		// It is asked for from this page's cursor, and used only once this
+		// page has committed with that cursor, so the pages still commit
+		// one by one, in order, each with its own cursor.
+		var ahead *prefetch
+		if page.HasMore && !p.s.sequential {
+			ahead = p.prefetch(ctx, p.request(page.Next, false))
+		}
+		var quarantined int
+		quarantined, err = p.s.opts.Store.ApplyPage(ctx, p.src.Name, cursor, page)
+		if err != nil {
+			ahead.drop()
+		}
 		if errors.Is(err, aggregate.ErrConflict) {
 			// Another replica stored this provider's pages first. Adopt its
 			// cursor and rescan: its scan may have passed rows that
@@ -100,7 +111,8 @@ func (p *providerSync) run(ctx context.Context, r roundStart) (res roundResult) 
 				return res
 			}
 			cursor = pos.Cursor
-			res.cursor, res.quarantined, rescan = cursor, pos.Quarantined, true
+			res.cursor, res.quarantined = cursor, pos.Quarantined
+			page, err = p.fetchPage(ctx, p.request(cursor, true))
 			continue
 		}
 		if err != nil {
@@ -109,17 +121,65 @@ func (p *providerSync) run(ctx context.Context, r roundStart) (res roundResult) 
 		}
 		res.rows += len(page.Records)
 		res.quarantined = quarantined
-		cursor, rescan = page.Next, false
+		cursor = page.Next
 		res.cursor = cursor
-		if !page.HasMore {
+		switch {
+		case !page.HasMore:
 			return res
+		case ahead == nil:
+			page, err = p.fetchPage(ctx, p.request(cursor, false))
+		default:
+			page, err = ahead.wait()
 		}
 	}
 }
 
+// request is the page request from cursor, at the page size in force.
+func (p *providerSync) request(cursor string, rescan bool) provider.Request {
+	return provider.Request{Cursor: cursor, Rescan: rescan, Limit: p.s.opts.Tuning().PageSize}
+}
+
+// prefetch is a page being fetched ahead of its turn.
+type prefetch struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	page   aggregate.Page
+	err    error
+}
+
+// prefetch starts fetching req's page; wait or drop it before the round
+// ends, so that no fetch outlives it.
+func (p *providerSync) prefetch(ctx context.Context, req provider.Request) *prefetch {
+	ctx, cancel := context.WithCancel(ctx)
+	f := &prefetch{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(f.done)
+		f.page, f.err = p.fetchPage(ctx, req)
+	}()
+	return f
+}
+
+// wait returns the page once it is there.
+func (f *prefetch) wait() (aggregate.Page, error) {
+	<-f.done
+	f.cancel()
+	return f.page, f.err
+}
+
+// drop cancels the fetch, its page no longer wanted, and waits for it to
+// end. A nil f is nothing to drop.
+func (f *prefetch) drop() {
+	if f == nil {
+		return
+	}
+	f.cancel()
+	<-f.done
+}
+
 // fetchPage asks the provider for one page, retrying what is worth it
-// while the deadline allows.
-func (p *providerSync) fetchPage(ctx context.Context, req provider.Request, timeout time.Duration) (aggregate.Page, error) {
+// while the deadline allows, each attempt bounded by fetch_timeout.
+func (p *providerSync) fetchPage(ctx context.Context, req provider.Request) (aggregate.Page, error) {
+	timeout := p.s.opts.Tuning().FetchTimeout
 	backoff := firstBackoff
 	for attempt := 1; ; attempt++ {
 		page, err := p.fetchOnce(ctx, req, timeout)

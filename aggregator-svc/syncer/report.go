@@ -22,7 +22,8 @@ func (p *providerSync) report(res roundResult) aggregate.ProviderSync {
 	p.mu.Lock()
 	syncedAt, cursor := p.syncedAt, p.cursor
 	p.mu.Unlock()
-	rep := aggregate.ProviderSync{Status: status, Rows: res.rows, Pages: res.pages, Cursor: cursor, SyncedAt: syncedAt, Quarantined: res.quarantined}
+	rep := aggregate.ProviderSync{Status: status, Rows: res.rows, Pages: res.pages, Cursor: cursor, SyncedAt: syncedAt, Quarantined: res.quarantined,
+		VisibleAfterMS: provider.VisibilityDelay(p.src.Dialect).Milliseconds()}
 	if status != xiiapi.StatusOK {
 		rep.Error = reason(res.err)
 		if !syncedAt.IsZero() {

@@ -107,6 +107,9 @@ type Syncer struct {
 	// failures keeps a provider's failed rounds to one log line an
 	// interval: rounds follow requests, and a dead provider fails them all.
 	failures *throttle.Throttle
+	// sequential turns off fetching a page while the one before is stored,
+	// for measuring what that gains.
+	sequential bool
 
 	mu        sync.Mutex
 	confirmed bool

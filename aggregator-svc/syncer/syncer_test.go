@@ -243,3 +243,22 @@ func TestNothingNewCostsNoWrite(t *testing.T) {
 		t.Fatalf("a new record: %d pages applied, %d rows", store.applied-before, store.count("blue"))
 	}
 }
+
+// TestReportsVisibilityDelay: each provider's report carries its dialect's
+// documented visibility delay, so an ok never claims more than the
+// provider's API could show.
+func TestReportsVisibilityDelay(t *testing.T) {
+	s := newTestSyncer(t, newMemStore(), true, testTuning())
+	s.SetSources([]Source{
+		{Name: "blue", Dialect: provider.DialectXII, Source: &fakeSource{n: 1}},
+		{Name: "acme", Dialect: provider.DialectTypeform, Source: &fakeSource{n: 1}},
+		{Name: "gizmo", Dialect: provider.DialectAlchemer, Source: &fakeSource{n: 1}},
+	})
+	rep := s.Sync(context.Background())
+	want := map[string]int64{"blue": 0, "acme": 5000, "gizmo": 360000}
+	for name, ms := range want {
+		if got := rep.Providers[name]; got.Status != "ok" || got.VisibleAfterMS != ms {
+			t.Errorf("%s: %+v, want ok with visible_after_ms %d", name, got, ms)
+		}
+	}
+}

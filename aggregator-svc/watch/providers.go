@@ -24,6 +24,8 @@ type Options struct {
 	Follow discovery.FollowOptions
 	// MeterProvider provides the instruments; nil means none.
 	MeterProvider metric.MeterProvider
+	// Rejected, if not nil, is kept up to date with the keys refused now.
+	Rejected *Rejected
 }
 
 // Reasons a key is rejected, the values of the metric's reason attribute.
@@ -89,21 +91,29 @@ func followNamed[T comparable](ctx context.Context, cli *clientv3.Client, prefix
 	var last map[string]T
 	return discovery.Follow(ctx, cli, prefix, opts.Follow, func(kvs map[string]discovery.Entry) {
 		set := make(map[string]T, len(kvs))
+		var refused []RejectedKey
 		for key, e := range kvs {
 			name, err := discovery.NameFromKey(prefix, key)
 			if err != nil {
 				rs.reject(ctx, key, e, reasonName, err)
+				refused = append(refused, RejectedKey{Key: key, Value: shown(e.Value), Reason: err.Error()})
 				continue
 			}
 			v, keep, err := decode(e.Value)
 			if err != nil {
 				rs.reject(ctx, key, e, reason, err)
+				k := RejectedKey{Key: key, Reason: err.Error()}
+				if reason != reasonDescriptor {
+					k.Value = shown(e.Value)
+				}
+				refused = append(refused, k)
 			}
 			if keep {
 				set[name] = v
 			}
 		}
 		rs.forgetGone(kvs)
+		opts.Rejected.set(prefix, refused)
 		if last != nil && maps.Equal(set, last) {
 			return
 		}

@@ -43,8 +43,10 @@ func TestRetiredFollowsKeys(t *testing.T) {
 	put("old", "keep")
 	sets := newRecorder[map[string]watch.Retirement]()
 	logs := &watchtest.Logs{}
+	rejected := &watch.Rejected{}
 	watchtest.Go(t, func(ctx context.Context) error {
-		return watch.Retired(ctx, cli, watch.Options{Follow: discovery.FollowOptions{Logger: logs.Logger(), RetryMax: 200 * time.Millisecond}}, sets.record)
+		opts := watch.Options{Follow: discovery.FollowOptions{Logger: logs.Logger(), RetryMax: 200 * time.Millisecond}, Rejected: rejected}
+		return watch.Retired(ctx, cli, opts, sets.record)
 	})
 	waitRetired := func(want map[string]watch.Retirement) {
 		t.Helper()
@@ -61,5 +63,14 @@ func TestRetiredFollowsKeys(t *testing.T) {
 	waitRetired(map[string]watch.Retirement{"old": {}, "gone": {DropRows: true}, "later": {}})
 	if lines := logs.Lines(`"etcd_key":"` + discovery.RetiredKey("typo") + `"`); len(lines) != 1 {
 		t.Errorf("%d log lines name the invalid retirement, want 1; log:\n%s", len(lines), logs)
+	}
+	// ... and it is shown as refused until it is fixed.
+	if got := rejected.List(); len(got) != 1 || got[0].Key != discovery.RetiredKey("typo") || got[0].Value != "remove" || got[0].Reason == "" {
+		t.Errorf("rejected %+v, want the typo with its value and reason", got)
+	}
+	put("typo", "keep")
+	waitRetired(map[string]watch.Retirement{"old": {}, "gone": {DropRows: true}, "later": {}, "typo": {}})
+	if got := rejected.List(); len(got) != 0 {
+		t.Errorf("rejected %+v after the fix, want none", got)
 	}
 }

@@ -43,6 +43,9 @@ func (s *stubAggregator) Responses(ctx context.Context, q Query) (Page, error) {
 	if wait {
 		return Page{}, s.waitForEnd(ctx)
 	}
+	if q.Cursor != "" && q.Cursor == page.NextCursor {
+		page = Page{Sync: page.Sync} // the page after the last
+	}
 	return page, err
 }
 

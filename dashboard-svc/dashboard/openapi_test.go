@@ -12,7 +12,10 @@ import (
 	"strings"
 	"testing"
 
+	"xii/testkit/openapitest"
+
 	"github.com/getkin/kin-openapi/openapi3"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"xii/libs/httpserver"
 )
@@ -30,10 +33,11 @@ type probe struct {
 
 // routeParams are the query parameters each API route accepts.
 var routeParams = map[string][]string{
-	"/api/v1/responses": responsesParams,
-	"/api/v1/stats":     statsParams,
-	"/api/v1/reporter":  reporterParams,
-	"/api/v1/providers": providersParams,
+	"/api/v1/responses":     responsesParams,
+	"/api/v1/stats":         statsParams,
+	"/api/v1/reporter":      reporterParams,
+	"/api/v1/providers":     providersParams,
+	"/api/v1/responses.csv": csvParams,
 }
 
 // companions are the parameters a documented parameter is only valid
@@ -80,8 +84,16 @@ func probeServer(pr probe) http.Handler {
 	if pr.limited { // the one request of the burst, from the probe's address
 		api.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", apiHost+"/api/v1/responses", nil))
 	}
+	// A span around every request, as the service's telemetry makes one,
+	// so that answers carry a trace id.
+	tp := sdktrace.NewTracerProvider()
+	traced := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, span := tp.Tracer("probe").Start(r.Context(), "probe")
+		defer span.End()
+		api.ServeHTTP(w, r.WithContext(ctx))
+	})
 	return httpserver.New(httpserver.Routes{
-		API: api,
+		API: traced,
 		Metrics: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 			w.Write([]byte("# no metrics in this test\n"))
@@ -130,15 +142,15 @@ func TestOpenAPIStatuses(t *testing.T) {
 	all := probes()
 	documented := map[string]bool{}
 	for _, op := range s.operations(t, "dashboard", "operations") {
-		for status := range op.op.Responses.Map() {
-			key := op.method + " " + op.route + " " + status
+		for status := range op.Op.Responses.Map() {
+			key := op.Method + " " + op.Route + " " + status
 			documented[key] = true
 			t.Run(key, func(t *testing.T) {
 				pr, ok := all[key]
 				if !ok {
 					t.Fatalf("documented, but no probe provokes it")
 				}
-				if a := s.exchangeProbe(t, op.method, op.route, pr); strconv.Itoa(a.status) != status {
+				if a := s.exchangeProbe(t, op.Method, op.Route, pr); strconv.Itoa(a.status) != status {
 					t.Fatalf("status %d, want %s; body %s", a.status, status, a.body)
 				}
 			})
@@ -157,29 +169,29 @@ func TestOpenAPIStatuses(t *testing.T) {
 func TestOpenAPIParameters(t *testing.T) {
 	s := loadSpec(t)
 	for _, op := range s.operations(t, "dashboard") {
-		t.Run(op.method+" "+op.route, func(t *testing.T) {
+		t.Run(op.Method+" "+op.Route, func(t *testing.T) {
 			var query []string
-			for _, ref := range op.op.Parameters {
+			for _, ref := range op.Op.Parameters {
 				p := ref.Value
 				pr := probe{}
 				switch p.In {
 				case openapi3.ParameterInQuery:
 					query = append(query, p.Name)
-					pr.query = p.Name + "=" + url.QueryEscape(exampleString(t, p))
-					if c, ok := companions[op.route+" "+p.Name]; ok {
+					pr.query = p.Name + "=" + url.QueryEscape(openapitest.ExampleString(t, p))
+					if c, ok := companions[op.Route+" "+p.Name]; ok {
 						pr.query += "&" + c
 					}
 				case openapi3.ParameterInHeader:
-					pr.header = http.Header{p.Name: {exampleString(t, p)}}
+					pr.header = http.Header{p.Name: {openapitest.ExampleString(t, p)}}
 				default:
 					t.Fatalf("parameter %s in %s: not served", p.Name, p.In)
 				}
-				if a := s.exchangeProbe(t, op.method, op.route, pr); a.status != 200 {
-					t.Errorf("documented %s parameter %s=%s: status %d %s", p.In, p.Name, exampleString(t, p), a.status, a.body)
+				if a := s.exchangeProbe(t, op.Method, op.Route, pr); a.status != 200 {
+					t.Errorf("documented %s parameter %s=%s: status %d %s", p.In, p.Name, openapitest.ExampleString(t, p), a.status, a.body)
 				}
 			}
 			slices.Sort(query)
-			served := slices.Sorted(slices.Values(routeParams[op.route]))
+			served := slices.Sorted(slices.Values(routeParams[op.Route]))
 			if !slices.Equal(query, served) {
 				t.Errorf("documented query parameters %v, served %v", query, served)
 			}
@@ -194,8 +206,8 @@ func TestOpenAPIRoutes(t *testing.T) {
 	var documented []string
 	methods := map[string][]string{}
 	for _, op := range s.operations(t, "dashboard") {
-		documented = append(documented, op.method+" "+op.route)
-		methods[op.route] = append(methods[op.route], op.method)
+		documented = append(documented, op.Method+" "+op.Route)
+		methods[op.Route] = append(methods[op.Route], op.Method)
 	}
 	slices.Sort(documented)
 	if served := servedPatterns(); !slices.Equal(served, documented) {

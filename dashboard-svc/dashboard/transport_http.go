@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	kithttp "github.com/go-kit/kit/transport/http"
+	"go.opentelemetry.io/otel/trace"
 
 	"xii/libs/deadline"
 	"xii/libs/httpjson"
@@ -40,9 +41,11 @@ type HTTPOptions struct {
 //	GET /api/v1/stats      fresh counts: ?group_by=device,location&<filters>&timeout=
 //	GET /api/v1/reporter   the first prototype's plain array: ?<filters>&limit=&timeout=
 //	GET /api/v1/providers  the providers' state and the aggregator's settings: ?timeout=
+//	GET /api/v1/responses.csv  every matching response as CSV, streamed: ?<filters>&timeout=
 //
 // Each checks the token (if set), then the parameters, then runs under
-// the request's deadline.
+// the request's deadline. Every answer, errors included, carries the
+// request's trace id (TraceIDHeader) and Cache-Control: no-store.
 func NewHTTPHandler(e Endpoints, opts HTTPOptions) *http.ServeMux {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -55,12 +58,42 @@ func NewHTTPHandler(e Endpoints, opts HTTPOptions) *http.ServeMux {
 		"/api/v1/stats":     kithttp.NewServer(deadline.Endpoint(e.Stats), dec.stats, encodeStats(encodeError), serverOpts...),
 		"/api/v1/reporter":  kithttp.NewServer(deadline.Endpoint(e.Responses), dec.responses(reporterParams), encodeReporter(encodeError), serverOpts...),
 		"/api/v1/providers": kithttp.NewServer(deadline.Endpoint(e.Providers), dec.providers, encodeProviders(encodeError), serverOpts...),
+		"/api/v1/responses.csv": csvExport{
+			responses: deadline.Endpoint(e.Responses), timeouts: dec.timeouts, encodeError: encodeError, logger: opts.Logger,
+			pageSize: MaxLimit, maxRows: MaxExportRows,
+		},
 	}
 	fail := func(w http.ResponseWriter, r *http.Request, err error) { encodeError(r.Context(), err, w) }
 	limit := opts.RateLimit.Middleware(fail)
 	return xiihttp.NewMux(Routes, func(rt xiihttp.Route) http.Handler {
-		return limit(requireToken(opts.Token, fail, handlers[rt.Path]))
-	}, fail)
+		return answerHeaders(limit(requireToken(opts.Token, fail, handlers[rt.Path])))
+	}, func(w http.ResponseWriter, r *http.Request, err error) {
+		setAnswerHeaders(w, r)
+		fail(w, r, err)
+	})
+}
+
+// TraceIDHeader carries the trace id of the request's span on every
+// answer of the API, so that a client (the web page's trace link) can
+// find the request's trace; it is absent when tracing is off.
+const TraceIDHeader = "X-Trace-Id"
+
+// answerHeaders sets the headers every API answer carries before next
+// writes it.
+func answerHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		setAnswerHeaders(w, r)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// setAnswerHeaders: every answer is read after a sync made for it, so
+// no cache may keep it; and it names its trace.
+func setAnswerHeaders(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	if sc := trace.SpanContextFromContext(r.Context()); sc.HasTraceID() {
+		w.Header().Set(TraceIDHeader, sc.TraceID().String())
+	}
 }
 
 // Routes are the routes NewHTTPHandler serves.
@@ -69,6 +102,7 @@ var Routes = []xiihttp.Route{
 	{Method: "GET", Path: "/api/v1/stats"},
 	{Method: "GET", Path: "/api/v1/reporter"},
 	{Method: "GET", Path: "/api/v1/providers"},
+	{Method: "GET", Path: "/api/v1/responses.csv"},
 }
 
 // Param sets: which query parameters each route accepts.
@@ -77,6 +111,7 @@ var (
 	statsParams     = xiiapi.StatsParams
 	reporterParams  = append([]string{"limit", "timeout"}, xiiapi.FilterParams...)
 	providersParams = []string{"timeout"}
+	csvParams       = append([]string{"timeout"}, xiiapi.FilterParams...)
 )
 
 // decoders parse each request's query once, strictly, with the deadline
@@ -153,7 +188,7 @@ func encodeProviders(encodeError kithttp.ErrorEncoder) kithttp.EncodeResponseFun
 		}
 		w.Header().Set(SyncCompleteHeader, "false")
 		body := resp.Providers
-		body.Providers, body.Settings = xiihttp.OrEmpty(body.Providers), xiihttp.OrEmpty(body.Settings)
+		body.Providers, body.Settings, body.Rejected = xiihttp.OrEmpty(body.Providers), xiihttp.OrEmpty(body.Settings), xiihttp.OrEmpty(body.Rejected)
 		return httpjson.Write(w, http.StatusOK, body)
 	}
 }

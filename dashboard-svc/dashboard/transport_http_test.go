@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"xii/libs/xiiapi"
 )
@@ -140,5 +143,28 @@ func TestQueryReachesTheAggregator(t *testing.T) {
 	}
 	if len(agg.stQueries) != 1 || strings.Join(agg.stQueries[0].GroupBy, ",") != "location,device" || agg.stQueries[0].Filter.Device != "iOS" {
 		t.Fatalf("aggregator asked stats %+v", agg.stQueries)
+	}
+}
+
+// TestAnswerHeaders: every answer of the API, errors and unknown routes
+// included, says it must not be cached and names its trace.
+func TestAnswerHeaders(t *testing.T) {
+	tp := sdktrace.NewTracerProvider()
+	api := newHandler(&stubAggregator{page: samplePage()}, HTTPOptions{Token: "0123456789abcdef"})
+	for _, target := range []string{"/api/v1/responses", "/api/v1/responses.csv", "/api/v1/nope"} {
+		for _, method := range []string{"GET", "DELETE"} {
+			req := httptest.NewRequest(method, target, nil)
+			ctx, span := tp.Tracer("test").Start(req.Context(), "request")
+			rec := httptest.NewRecorder()
+			api.ServeHTTP(rec, req.WithContext(ctx))
+			span.End()
+			if h := rec.Result().Header; h.Get("Cache-Control") != "no-store" || h.Get(TraceIDHeader) != span.SpanContext().TraceID().String() {
+				t.Errorf("%s %s (%d): Cache-Control %q, %s %q", method, target, rec.Code, h.Get("Cache-Control"), TraceIDHeader, h.Get(TraceIDHeader))
+			}
+		}
+	}
+	// Without a span (tracing off) there is no id to give.
+	if a := serve(t, api, "GET", "/api/v1/responses", nil); a.header.Get(TraceIDHeader) != "" || a.header.Get("Cache-Control") != "no-store" {
+		t.Errorf("untraced: %v", a.header)
 	}
 }

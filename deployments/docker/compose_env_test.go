@@ -76,3 +76,58 @@ func checkEnvironment(t *testing.T, p *types.Project) {
 		}
 	}
 }
+
+// checkEtcdAccess checks the etcd-access job against its subcommand's
+// flags, and that every service logs in to etcd as the user the job makes
+// for it, with the password the job sets.
+func checkEtcdAccess(t *testing.T, p *types.Project) {
+	job, ok := p.Services["etcd-access"]
+	if !ok {
+		t.Fatal("no etcd-access job")
+	}
+	env := func(s types.ServiceConfig, k string) string {
+		if v := s.Environment[k]; v != nil {
+			return *v
+		}
+		return ""
+	}
+	if got := []string(job.Command); !slices.Equal(got, []string{"etcd-access"}) {
+		t.Errorf("etcd-access command %q, want [etcd-access]", got)
+	}
+	flags := flagsOf(t, "aggregator-svc", "etcd-access")
+	for k := range job.Environment {
+		if _, ok := flags[k]; !ok {
+			t.Errorf("etcd-access: %s is no flag of aggregator-svc etcd-access", k)
+		}
+	}
+	if e := env(job, "XII_ETCD_ENDPOINTS"); e != "etcd:2379" {
+		t.Errorf("etcd-access: XII_ETCD_ENDPOINTS %q, want etcd:2379", e)
+	}
+	surveys := map[string]string{}
+	for _, item := range strings.Split(env(job, "XII_ETCD_SURVEY_PASSWORDS"), ",") {
+		name, pw, _ := strings.Cut(item, "=")
+		surveys["survey-"+name] = pw
+	}
+	for _, s := range xiiServices(p) {
+		var user, pw string
+		switch s.binary {
+		case "survey-svc":
+			user = "survey-" + env(s.ServiceConfig, "XII_NAME")
+			pw = surveys[user]
+		case "aggregator-svc":
+			user, pw = "aggregator", env(job, "XII_ETCD_AGGREGATOR_PASSWORD")
+		case "dashboard-svc":
+			user, pw = "dashboard", env(job, "XII_ETCD_DASHBOARD_PASSWORD")
+		}
+		if got := env(s.ServiceConfig, "XII_ETCD_USERNAME"); got != user {
+			t.Errorf("%s: XII_ETCD_USERNAME %q, want %q", s.Name, got, user)
+		}
+		if got := env(s.ServiceConfig, "XII_ETCD_PASSWORD"); pw == "" || got != pw {
+			t.Errorf("%s: XII_ETCD_PASSWORD is not the password etcd-access gives %s", s.Name, user)
+		}
+	}
+	want := "--user=health:" + env(job, "XII_ETCD_HEALTH_PASSWORD")
+	if hc := p.Services["etcd"].HealthCheck; hc == nil || !slices.Contains(hc.Test, want) {
+		t.Errorf("etcd healthcheck does not log in as the health user etcd-access makes (%s)", want)
+	}
+}

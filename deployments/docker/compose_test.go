@@ -32,11 +32,18 @@ var otelEnv = []string{
 	"OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_TRACES_EXPORTER",
 }
 
+// jobs are the one-shot services, by name, with the binary and subcommand
+// they run: they finish before the services that depend on them start.
+var jobs = map[string][2]string{
+	"etcd-access": {"aggregator-svc", "etcd-access"},
+}
+
 // TestCompose checks the compose file as shipped.
 func TestCompose(t *testing.T) {
 	p := loadCompose(t)
-	got, want := p.ServiceNames(), mapsKeys(specPorts)
+	got, want := p.ServiceNames(), append(mapsKeys(specPorts), mapsKeys(jobs)...)
 	slices.Sort(got)
+	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Errorf("services %q, want %q", got, want)
 	}
@@ -73,7 +80,7 @@ func xiiServices(p *types.Project) []xiiService {
 	var out []xiiService
 	for _, name := range mapsKeys(p.Services) {
 		s := p.Services[name]
-		if s.Build != nil {
+		if _, job := jobs[name]; s.Build != nil && !job {
 			bin := ""
 			if v := s.Build.Args["SERVICE"]; v != nil {
 				bin = *v
@@ -91,6 +98,7 @@ func checkProject(t *testing.T, p *types.Project) {
 	t.Run("restart and hardening", func(t *testing.T) { checkHardening(t, p) })
 	t.Run("builds", func(t *testing.T) { checkBuilds(t, p) })
 	t.Run("environment", func(t *testing.T) { checkEnvironment(t, p) })
+	t.Run("etcd access", func(t *testing.T) { checkEtcdAccess(t, p) })
 	t.Run("data volumes", func(t *testing.T) { checkVolumes(t, p) })
 	t.Run("images", func(t *testing.T) { checkImages(t, p) })
 }
@@ -121,6 +129,12 @@ func checkPorts(t *testing.T, p *types.Project) {
 func checkHealthchecks(t *testing.T, p *types.Project) {
 	for name, s := range p.Services {
 		hc := s.HealthCheck
+		if _, job := jobs[name]; job {
+			if hc == nil || !hc.Disable {
+				t.Errorf("%s: a one-shot job with a healthcheck %+v; want it disabled", name, hc)
+			}
+			continue
+		}
 		if hc == nil || hc.Disable || len(hc.Test) < 2 || hc.Test[0] != "CMD" {
 			t.Errorf("%s: healthcheck %+v, want an exec-form (CMD) test", name, hc)
 			continue
@@ -141,6 +155,12 @@ func checkHealthchecks(t *testing.T, p *types.Project) {
 func checkDependsOn(t *testing.T, p *types.Project) {
 	for name, s := range p.Services {
 		for dep, d := range s.DependsOn {
+			if _, job := jobs[dep]; job {
+				if d.Condition != types.ServiceConditionCompletedSuccessfully {
+					t.Errorf("%s depends on job %s with condition %q, want %s", name, dep, d.Condition, types.ServiceConditionCompletedSuccessfully)
+				}
+				continue
+			}
 			if d.Condition != types.ServiceConditionHealthy {
 				t.Errorf("%s depends on %s with condition %q, want %s", name, dep, d.Condition, types.ServiceConditionHealthy)
 			}
@@ -151,7 +171,7 @@ func checkDependsOn(t *testing.T, p *types.Project) {
 	}
 	// What each service cannot start without.
 	for _, s := range xiiServices(p) {
-		need := []string{"etcd", "jaeger"}
+		need := []string{"etcd", "etcd-access", "jaeger"}
 		if s.binary != "dashboard-svc" {
 			need = append(need, "postgres")
 		}
@@ -165,11 +185,15 @@ func checkDependsOn(t *testing.T, p *types.Project) {
 
 func checkHardening(t *testing.T, p *types.Project) {
 	for name, s := range p.Services {
-		if s.Restart != types.RestartPolicyUnlessStopped {
-			t.Errorf("%s: restart %q, want %s", name, s.Restart, types.RestartPolicyUnlessStopped)
+		want := types.RestartPolicyUnlessStopped
+		if _, job := jobs[name]; job {
+			want = types.RestartPolicyOnFailure
+		}
+		if s.Restart != want {
+			t.Errorf("%s: restart %q, want %s", name, s.Restart, want)
 		}
 	}
-	for _, s := range xiiServices(p) {
+	for _, s := range append(xiiServices(p), jobServices(p)...) {
 		if !s.ReadOnly {
 			t.Errorf("%s: root filesystem not read-only", s.Name)
 		}
@@ -182,9 +206,24 @@ func checkHardening(t *testing.T, p *types.Project) {
 	}
 }
 
+// jobServices are the jobs as xiiServices, built from the Dockerfile.
+func jobServices(p *types.Project) []xiiService {
+	var out []xiiService
+	for _, name := range mapsKeys(jobs) {
+		if s, ok := p.Services[name]; ok {
+			out = append(out, xiiService{s, jobs[name][0]})
+		}
+	}
+	return out
+}
+
 func checkBuilds(t *testing.T, p *types.Project) {
 	root := system.Root(t)
-	for _, s := range xiiServices(p) {
+	for _, s := range append(xiiServices(p), jobServices(p)...) {
+		if s.Build == nil {
+			t.Errorf("%s: not built from the Dockerfile", s.Name)
+			continue
+		}
 		b := s.Build
 		if filepath.Clean(b.Context) != root {
 			t.Errorf("%s: build context %s, want the repository root", s.Name, b.Context)

@@ -48,7 +48,7 @@ func imageBinaries(tb testing.TB) string {
 }
 
 // flagsOf returns the flags of service svc's binary, by environment name.
-func flagsOf(tb testing.TB, svc string) map[string]system.Flag {
+func flagsOf(tb testing.TB, svc string, subcommand ...string) map[string]system.Flag {
 	tb.Helper()
-	return system.Flags(tb, filepath.Join(imageBinaries(tb), svc))
+	return system.Flags(tb, filepath.Join(imageBinaries(tb), svc), subcommand...)
 }

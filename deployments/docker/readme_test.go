@@ -29,9 +29,15 @@ func TestReadmeRunWithDocker(t *testing.T) {
 	p := loadCompose(t)
 	green := loadComposeText(t, uncommentGreen(t))
 
+	// etcd has authentication on: the tuning command logs in as the
+	// operator, with the password etcd-access gives it.
+	operator := ""
+	if v := p.Services["etcd-access"].Environment["XII_ETCD_OPERATOR_PASSWORD"]; v != nil {
+		operator = *v
+	}
 	for _, want := range []string{
 		"docker compose up -d --wait",
-		"docker compose exec etcd etcdctl put /xii/config/aggregator/fetch_timeout 500ms",
+		"docker compose exec etcd etcdctl --user=operator:" + operator + " put /xii/config/aggregator/fetch_timeout 500ms",
 		"survey-green",
 	} {
 		if !strings.Contains(section, want) {

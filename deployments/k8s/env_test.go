@@ -1,6 +1,7 @@
 package k8s
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -48,7 +49,7 @@ func checkEnvironment(t *testing.T, o objects) {
 	for _, w := range o.workloads() {
 		for _, c := range w.tmpl.Spec.Containers {
 			svc, mine := ours(c)
-			if !mine {
+			if !mine || w.kind == "Job" { // the etcd-access job: checkEtcdAccess
 				continue
 			}
 			flags := flagsOf(t, svc)
@@ -100,27 +101,49 @@ func checkEnvironment(t *testing.T, o objects) {
 	}
 }
 
-// checkReferences checks that every ConfigMap and Secret a container reads
-// is rendered with the key it reads, or is one the overlay expects to be
-// created outside it.
-func checkReferences(t *testing.T, o objects, external []string) {
+// checkReferences checks that every ConfigMap and Secret a container reads,
+// by variable or volume, is rendered with the key it reads, or is one the
+// overlay expects to be created outside it; and that the overlay's
+// kustomization.yaml, which tells the operator what to create, names every
+// such Secret and key.
+func checkReferences(t *testing.T, o objects, dir string, external []string) {
+	b, err := os.ReadFile(filepath.Join(system.Root(t), "deployments", "k8s", dir, "kustomization.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := string(b)
+	secretKey := func(where, secret, key string, optional bool) {
+		if slices.Contains(external, secret) {
+			if !mentions(documented, secret) || key != "" && !mentions(documented, key) {
+				t.Errorf("%s reads Secret %s key %q, which %s/kustomization.yaml does not ask for", where, secret, key, dir)
+			}
+			return
+		}
+		s, ok := o.secret(secret)
+		_, hasKey := s.Data[key]
+		if _, hasString := s.StringData[key]; hasString || key == "" {
+			hasKey = true
+		}
+		if (!ok || !hasKey) && !optional {
+			t.Errorf("%s reads Secret %s key %s, which is not here", where, secret, key)
+		}
+	}
 	for _, w := range o.workloads() {
-		for _, c := range w.tmpl.Spec.Containers {
+		pod := w.tmpl.Spec
+		for _, c := range append(pod.InitContainers, pod.Containers...) {
 			for _, e := range c.Env {
-				if e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
-					continue
-				}
-				ref := e.ValueFrom.SecretKeyRef
-				if slices.Contains(external, ref.Name) {
-					continue
-				}
-				s, ok := o.secret(ref.Name)
-				_, hasKey := s.Data[ref.Key]
-				if _, hasString := s.StringData[ref.Key]; hasString {
-					hasKey = true
-				}
-				if (!ok || !hasKey) && !deref(ref.Optional, false) {
-					t.Errorf("%s %s: %s reads Secret %s key %s, which is not here", w.kind, w.name, e.Name, ref.Name, ref.Key)
+				where := fmt.Sprintf("%s %s: %s", w.kind, w.name, e.Name)
+				switch {
+				case e.ValueFrom == nil:
+				case e.ValueFrom.SecretKeyRef != nil:
+					ref := e.ValueFrom.SecretKeyRef
+					secretKey(where, ref.Name, ref.Key, deref(ref.Optional, false))
+				case e.ValueFrom.ConfigMapKeyRef != nil:
+					ref := e.ValueFrom.ConfigMapKeyRef
+					cm, ok := o.configMap(ref.Name)
+					if _, has := cm.Data[ref.Key]; (!ok || !has) && !deref(ref.Optional, false) {
+						t.Errorf("%s reads ConfigMap %s key %s, which is not here", where, ref.Name, ref.Key)
+					}
 				}
 			}
 			for _, from := range c.EnvFrom {
@@ -129,7 +152,26 @@ func checkReferences(t *testing.T, o objects, external []string) {
 				}
 			}
 		}
+		for _, v := range pod.Volumes {
+			if v.Secret == nil {
+				continue
+			}
+			where := fmt.Sprintf("%s %s: volume %s", w.kind, w.name, v.Name)
+			optional := deref(v.Secret.Optional, false)
+			if len(v.Secret.Items) == 0 {
+				secretKey(where, v.Secret.SecretName, "", optional)
+			}
+			for _, item := range v.Secret.Items {
+				secretKey(where, v.Secret.SecretName, item.Key, optional)
+			}
+		}
 	}
+}
+
+// mentions reports whether text has word, delimited by neither a letter, a
+// digit, '-', '.' nor '_' on either side.
+func mentions(text, word string) bool {
+	return regexp.MustCompile(`(^|[^\w.-])` + regexp.QuoteMeta(word) + `($|[^\w.-])`).MatchString(text)
 }
 
 // checkImages checks the third-party images are the ones the compose file

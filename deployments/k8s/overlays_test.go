@@ -8,13 +8,14 @@ import (
 )
 
 // overlays are the kustomizations to check, with the Secrets each expects
-// to be created outside it.
+// to be created outside it, and whether etcd serves its clients TLS.
 var overlays = []struct {
 	dir             string
 	externalSecrets []string
+	etcdTLS         bool
 }{
-	{"overlays/demo", nil},
-	{"overlays/production", []string{"xii-postgres", "xii-tokens"}},
+	{"overlays/demo", nil, false},
+	{"overlays/production", []string{"xii-postgres", "xii-tokens", "xii-etcd", "xii-etcd-tls"}, true},
 }
 
 // TestOverlays renders every overlay and checks what it would create.
@@ -30,15 +31,19 @@ func TestOverlays(t *testing.T) {
 			t.Run("services select pods and ports", func(t *testing.T) { checkServices(t, o) })
 			t.Run("disruption budgets and autoscalers", func(t *testing.T) { checkAvailability(t, o) })
 			t.Run("etcd cluster", func(t *testing.T) { checkEtcd(t, o) })
-			t.Run("config and secret references", func(t *testing.T) { checkReferences(t, o, ov.externalSecrets) })
+			t.Run("config and secret references", func(t *testing.T) { checkReferences(t, o, ov.dir, ov.externalSecrets) })
 			t.Run("environment is the services' flags", func(t *testing.T) { checkEnvironment(t, o) })
 			t.Run("third-party images as in compose", func(t *testing.T) { checkImages(t, o) })
 			t.Run("only the dashboard reaches the aggregator", func(t *testing.T) { checkAggregatorPolicy(t, o) })
+			t.Run("etcd access: a user per service, the job's passwords", func(t *testing.T) { checkEtcdAccess(t, o) })
+			t.Run("etcd client TLS", func(t *testing.T) { checkEtcdTLS(t, o, ov.etcdTLS) })
+			t.Run("only xii reaches etcd", func(t *testing.T) { checkEtcdPolicy(t, o) })
 		})
 	}
 }
 
-// podTemplate is a workload's pod template, named after the workload.
+// podTemplate is a workload's pod template, named after the workload; a
+// Job's too (kind "Job"), which runs to completion and has no probes.
 type podTemplate struct {
 	kind, name string
 	replicas   int32
@@ -52,6 +57,9 @@ func (o objects) workloads() []podTemplate {
 	}
 	for _, s := range o.statefulSets {
 		out = append(out, podTemplate{"StatefulSet", s.Name, deref(s.Spec.Replicas, 1), s.Spec.Template})
+	}
+	for _, j := range o.jobs {
+		out = append(out, podTemplate{"Job", j.Name, deref(j.Spec.Parallelism, 1), j.Spec.Template})
 	}
 	return out
 }
@@ -104,4 +112,12 @@ func checkAggregatorPolicy(t *testing.T, o objects) {
 		return
 	}
 	t.Error("no NetworkPolicy selects the aggregator's pods")
+}
+
+func (o objects) configMap(name string) (corev1.ConfigMap, bool) {
+	i := slices.IndexFunc(o.configMaps, func(cm corev1.ConfigMap) bool { return cm.Name == name })
+	if i < 0 {
+		return corev1.ConfigMap{}, false
+	}
+	return o.configMaps[i], true
 }

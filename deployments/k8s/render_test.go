@@ -9,6 +9,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -27,6 +28,7 @@ type objects struct {
 	services     []corev1.Service
 	deployments  []appsv1.Deployment
 	statefulSets []appsv1.StatefulSet
+	jobs         []batchv1.Job
 	pdbs         []policyv1.PodDisruptionBudget
 	hpas         []autoscalingv2.HorizontalPodAutoscaler
 	policies     []networkingv1.NetworkPolicy
@@ -63,6 +65,8 @@ func render(t *testing.T, dir string) objects {
 			target = add(&o.deployments)
 		case "apps/v1/StatefulSet":
 			target = add(&o.statefulSets)
+		case "batch/v1/Job":
+			target = add(&o.jobs)
 		case "policy/v1/PodDisruptionBudget":
 			target = add(&o.pdbs)
 		case "autoscaling/v2/HorizontalPodAutoscaler":
@@ -108,8 +112,8 @@ var (
 )
 
 // flagsOf returns the flags of service svc, built as `make build` builds
-// it, by environment variable name.
-func flagsOf(t *testing.T, svc string) map[string]system.Flag {
+// it, by environment variable name; those of its subcommand if one is given.
+func flagsOf(t *testing.T, svc string, subcommand ...string) map[string]system.Flag {
 	t.Helper()
 	root := system.Root(t)
 	line := system.MakeBuildCommand(t, root, map[string]string{"VERSION": "k8s-test"})
@@ -129,5 +133,5 @@ func flagsOf(t *testing.T, svc string) map[string]system.Flag {
 	if flagsErr != nil {
 		t.Fatal(flagsErr)
 	}
-	return system.Flags(t, filepath.Join(flagsBin, svc))
+	return system.Flags(t, filepath.Join(flagsBin, svc), subcommand...)
 }

@@ -45,7 +45,8 @@ func checkContainers(t *testing.T, o objects) {
 		}
 		for _, c := range append(pod.InitContainers, pod.Containers...) {
 			where := fmt.Sprintf("%s %s container %s", w.kind, w.name, c.Name)
-			if c.ReadinessProbe == nil || c.LivenessProbe == nil {
+			job := w.kind == "Job"
+			if !job && (c.ReadinessProbe == nil || c.LivenessProbe == nil) {
 				t.Errorf("%s: needs both a readiness and a liveness probe", where)
 			}
 			for _, res := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
@@ -62,7 +63,7 @@ func checkContainers(t *testing.T, o objects) {
 				t.Errorf("%s: securityContext must set readOnlyRootFilesystem, no privilege escalation and drop ALL capabilities", where)
 			}
 			svc, mine := ours(c)
-			if !mine {
+			if !mine || job {
 				continue
 			}
 			if p := c.ReadinessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/readyz" {
@@ -152,7 +153,7 @@ func checkAvailability(t *testing.T, o objects) {
 
 // checkEtcd checks the etcd StatefulSet is a 3-member cluster whose
 // initial cluster names exactly its pods, and that the services are given
-// those members.
+// those members, as https:// URLs where etcd serves TLS.
 func checkEtcd(t *testing.T, o objects) {
 	i := slices.IndexFunc(o.statefulSets, func(s appsv1.StatefulSet) bool { return s.Name == "etcd" })
 	if i < 0 {
@@ -163,11 +164,15 @@ func checkEtcd(t *testing.T, o objects) {
 	if n != 3 || ss.Spec.PodManagementPolicy != "Parallel" {
 		t.Errorf("etcd: %d replicas with %q pod management, want 3 started in Parallel", n, ss.Spec.PodManagementPolicy)
 	}
+	scheme := ""
+	if etcdServesTLS(ss) {
+		scheme = "https://"
+	}
 	var members, endpoints []string
 	for k := range n {
 		pod := fmt.Sprintf("%s-%d", ss.Name, k)
 		members = append(members, fmt.Sprintf("%s=http://%s.%s:2380", pod, pod, ss.Spec.ServiceName))
-		endpoints = append(endpoints, fmt.Sprintf("%s.%s:2379", pod, ss.Spec.ServiceName))
+		endpoints = append(endpoints, fmt.Sprintf("%s%s.%s:2379", scheme, pod, ss.Spec.ServiceName))
 	}
 	args := strings.Join(ss.Spec.Template.Spec.Containers[0].Command, " ")
 	if want := "--initial-cluster=" + strings.Join(members, ","); !strings.Contains(args, want) {

@@ -68,12 +68,12 @@ var (
 	defaultNote = regexp.MustCompile(`\(default "?(.*?)"?\)\s*$`)
 )
 
-// Flags runs the service binary bin with -h and returns its flags by
-// environment variable name.
-func Flags(tb testing.TB, bin string) map[string]Flag {
+// Flags runs the service binary bin with -h, after the subcommand args if
+// any, and returns its flags by environment variable name.
+func Flags(tb testing.TB, bin string, args ...string) map[string]Flag {
 	tb.Helper()
 	var out bytes.Buffer
-	cmd := exec.Command(bin, "-h")
+	cmd := exec.Command(bin, append(args, "-h")...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.Env = []string{} // the usage must not depend on this process's XII_* variables
 	_ = cmd.Run()        // -h exits non-zero after printing the usage

@@ -18,7 +18,9 @@ const keepaliveTime = 10 * time.Second
 // bounded dials, reconnects every RetryMax at most (gRPC's default backoff
 // grows to two minutes), keepalive pings, and the client's own logging
 // silenced — callers log what matters; auth's user and TLS when set. It
-// does not wait for etcd.
+// does not wait for etcd, with a user neither: the user authenticates when
+// a call first needs a token, and again whenever etcd no longer takes it
+// (tokenAuth).
 func NewClient(endpoints []string, auth Auth) (*clientv3.Client, error) {
 	cfg, err := RegistrarConfig{Endpoints: endpoints, Auth: auth, Prefix: ServicesPrefix, Name: "client", Value: "-"}.withDefaults()
 	if err != nil {
@@ -28,27 +30,36 @@ func NewClient(endpoints []string, auth Auth) (*clientv3.Client, error) {
 }
 
 func newClient(cfg RegistrarConfig) (*clientv3.Client, error) {
+	opts := []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+		Backoff: backoff.Config{
+			BaseDelay:  min(retryMin, cfg.RetryMax),
+			Multiplier: 1.6,
+			Jitter:     0.2,
+			MaxDelay:   cfg.RetryMax,
+		},
+		MinConnectTimeout: cfg.DialTimeout,
+	})}
+	var token *tokenAuth
+	if cfg.Auth.Username != "" {
+		token = &tokenAuth{user: cfg.Auth.Username, password: cfg.Auth.Password}
+		opts = append(opts, token.dialOptions()...)
+	}
 	cli, err := clientv3.New(clientv3.Config{
 		Endpoints:            cfg.Endpoints,
 		DialTimeout:          cfg.DialTimeout,
 		DialKeepAliveTime:    keepaliveTime,
 		DialKeepAliveTimeout: cfg.DialTimeout,
-		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
-			Backoff: backoff.Config{
-				BaseDelay:  min(retryMin, cfg.RetryMax),
-				Multiplier: 1.6,
-				Jitter:     0.2,
-				MaxDelay:   cfg.RetryMax,
-			},
-			MinConnectTimeout: cfg.DialTimeout,
-		})},
-		Logger:   zap.NewNop(),
-		Username: cfg.Auth.Username,
-		Password: cfg.Auth.Password,
-		TLS:      cfg.Auth.TLS,
+		DialOptions:          opts,
+		Logger:               zap.NewNop(),
+		TLS:                  cfg.Auth.TLS,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("etcd client: %w", err)
+	}
+	if token != nil {
+		token.mu.Lock()
+		token.cli = cli
+		token.mu.Unlock()
 	}
 	return cli, nil
 }

@@ -11,6 +11,7 @@ import (
 const (
 	DialectXII      = "xii-v1"   // survey-svc's export API
 	DialectTypeform = "typeform" // the Typeform Responses API
+	DialectAlchemer = "alchemer" // Alchemer's (SurveyGizmo's) v5 SurveyResponse API
 )
 
 // maxURLLen bounds a descriptor's URL, so a typo cannot fill etcd.
@@ -30,12 +31,12 @@ func (d Descriptor) Validate() error {
 		return fmt.Errorf("descriptor url: %w", err)
 	}
 	switch d.Dialect {
-	case DialectXII, DialectTypeform:
+	case DialectXII, DialectTypeform, DialectAlchemer:
 		return nil
 	case "":
 		return errors.New("descriptor dialect: empty")
 	default:
-		return fmt.Errorf("descriptor dialect: %q is unknown, want %q or %q", d.Dialect, DialectXII, DialectTypeform)
+		return fmt.Errorf("descriptor dialect: %q is unknown, want %q, %q or %q", d.Dialect, DialectXII, DialectTypeform, DialectAlchemer)
 	}
 }
 

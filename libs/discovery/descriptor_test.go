@@ -15,6 +15,7 @@ func TestDescriptorValidate(t *testing.T) {
 	}{
 		{"survey-svc", discovery.Descriptor{URL: "http://127.0.0.1:1101", Dialect: "xii-v1"}, ""},
 		{"typeform", discovery.Descriptor{URL: "https://api.typeform.com/forms/abc/responses", Dialect: "typeform"}, ""},
+		{"alchemer", discovery.Descriptor{URL: "https://api.alchemer.com/v5/survey/123456", Dialect: "alchemer"}, ""},
 		{"upper-case scheme", discovery.Descriptor{URL: "HTTPS://example.com", Dialect: "xii-v1"}, ""},
 		{"empty url", discovery.Descriptor{Dialect: "xii-v1"}, "url: empty"},
 		{"relative url", discovery.Descriptor{URL: "/api/v1/responses", Dialect: "xii-v1"}, "absolute"},

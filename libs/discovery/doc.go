@@ -9,7 +9,7 @@
 //
 // A survey-svc instance registers its provider key with a Registrar, under a
 // lease, so the key disappears when the instance dies. External providers
-// (Typeform and the like) are written by hand with etcdctl and carry no
+// (Typeform, Alchemer and the like) are written by hand with etcdctl and carry no
 // lease. A descriptor never holds credentials: etcd is readable by every
 // service, so provider tokens live in the aggregator's own configuration.
 //

@@ -118,8 +118,9 @@ func (r *Registrar) Run(ctx context.Context) error {
 }
 
 // connect returns a client of etcd, trying again with a capped backoff
-// until it has one, or nil once ctx ends. Only with authentication can
-// making one fail: clientv3 authenticates as it connects.
+// until it has one, or nil once ctx ends. Making one does not wait for
+// etcd, with credentials neither (see tokenAuth); it fails on settings
+// gRPC refuses.
 func (r *Registrar) connect(ctx context.Context) *clientv3.Client {
 	for failures := 0; ; failures++ {
 		if !backoff.Wait(ctx, failures, retryMin, r.cfg.RetryMax) {

@@ -100,6 +100,12 @@ type ProviderSync struct {
 	// because it cannot hold them (see the operations guide); they are in
 	// no answer until the provider sends them fixed.
 	Quarantined int `json:"quarantined,omitempty"`
+	// VisibleAfterMS is the provider's documented visibility delay, in
+	// milliseconds: a response it acknowledged may take this long to
+	// appear in its API, so ok means "every response the provider's API
+	// could show when the round started". 0 for xii-v1, and for a provider
+	// that is not synced (its dialect is then not known).
+	VisibleAfterMS int64 `json:"visible_after_ms"`
 }
 
 // SyncReport says how fresh an answer is.
@@ -145,11 +151,13 @@ type (
 		Sync *SyncReport `json:"sync"`
 	}
 	// ProvidersBody is the answer of GET ProvidersPath: what the
-	// aggregator knows of every covered provider, and its settings in
-	// force. No sync is run for it.
+	// aggregator knows of every covered provider, its settings in force,
+	// and the provider and retirement keys in etcd it refuses. No sync is
+	// run for it.
 	ProvidersBody struct {
 		Providers []ProviderInfo `json:"providers"`
 		Settings  []Setting      `json:"settings"`
+		Rejected  []RejectedKey  `json:"rejected"`
 	}
 )
 
@@ -170,6 +178,21 @@ type ProviderInfo struct {
 	LagMS       int64      `json:"lag_ms"`
 	Breaker     string     `json:"breaker,omitempty"` // closed, half-open or open
 	Quarantined int        `json:"quarantined"`
+	// VisibleAfterMS is the dialect's documented visibility delay, as in
+	// ProviderSync.
+	VisibleAfterMS int64 `json:"visible_after_ms"`
+}
+
+// RejectedKey is a key under /xii/providers/ or /xii/retired/ that the
+// aggregator refuses, for as long as it holds that value: a retirement it
+// does not act on (the provider stays covered), a descriptor it cannot sync
+// (the provider is misconfigured) or a key that names no provider.
+type RejectedKey struct {
+	Key string `json:"key"`
+	// Value is the value written, shortened; absent for descriptors, which
+	// may hold credentials.
+	Value  string `json:"value,omitempty"`
+	Reason string `json:"reason"`
 }
 
 // Setting is one aggregator setting in force, and a value written to etcd

@@ -20,6 +20,8 @@ import (
 	"testing"
 	"testing/iotest"
 
+	"xii/testkit/openapitest"
+
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
@@ -46,26 +48,12 @@ type apiSpec struct {
 	router routers.Router
 }
 
-// loadAPISpec loads the description, stricter than OpenAPI reads it: an
-// object schema that does not say otherwise admits no undocumented
-// property, so an answer cannot carry a field the description lacks.
-// (gorillamux, unlike the legacy router, honours the path-level servers
-// that put survey-svc's paths under /api/v1.)
+// loadAPISpec loads the description (strictly: openapitest.Load).
+// gorillamux, unlike the legacy router, honours the path-level servers
+// that put survey-svc's paths under /api/v1.
 func loadAPISpec(t *testing.T) apiSpec {
 	t.Helper()
-	doc, err := openapi3.NewLoader().LoadFromFile(apiDocPath)
-	if err != nil {
-		t.Fatalf("load %s: %v", apiDocPath, err)
-	}
-	if err := doc.Validate(t.Context()); err != nil {
-		t.Fatalf("%s: %v", apiDocPath, err)
-	}
-	doc.WalkSchemas(func(_ string, s *openapi3.SchemaRef) error {
-		if v := s.Value; v.Type.Is(openapi3.TypeObject) && v.AdditionalProperties.Has == nil && v.AdditionalProperties.Schema == nil {
-			v.AdditionalProperties.Has = openapi3.Ptr(false)
-		}
-		return nil
-	})
+	doc := openapitest.Load(t, apiDocPath)
 	router, err := gorillamux.NewRouter(doc)
 	if err != nil {
 		t.Fatal(err)
@@ -73,32 +61,9 @@ func loadAPISpec(t *testing.T) apiSpec {
 	return apiSpec{doc, router}
 }
 
-// apiOp is one documented operation; its route is the server's base path
-// followed by the path key.
-type apiOp struct {
-	method, route string
-	op            *openapi3.Operation
-}
-
-func (s apiSpec) operations(t *testing.T, tags ...string) []apiOp {
+func (s apiSpec) operations(t *testing.T, tags ...string) []openapitest.Operation {
 	t.Helper()
-	var ops []apiOp
-	for key, item := range s.doc.Paths.Map() {
-		servers := item.Servers
-		if len(servers) == 0 {
-			servers = s.doc.Servers
-		}
-		base, err := servers.BasePath()
-		if err != nil {
-			t.Fatalf("path %s: server: %v", key, err)
-		}
-		for method, op := range item.Operations() {
-			if slices.ContainsFunc(op.Tags, func(tag string) bool { return slices.Contains(tags, tag) }) {
-				ops = append(ops, apiOp{method, strings.TrimSuffix(base, "/") + key, op})
-			}
-		}
-	}
-	return ops
+	return openapitest.Operations(t, s.doc, tags...)
 }
 
 // failingRepo is a memRepo whose writes and reads fail with err, when set.
@@ -274,15 +239,15 @@ func TestOpenAPIStatuses(t *testing.T) {
 	all := apiProbes(string(example))
 	documented := map[string]bool{}
 	for _, op := range s.operations(t, "survey", "operations") {
-		for status := range op.op.Responses.Map() {
-			key := op.method + " " + op.route + " " + status
+		for status := range op.Op.Responses.Map() {
+			key := op.Method + " " + op.Route + " " + status
 			documented[key] = true
 			t.Run(key, func(t *testing.T) {
 				pr, ok := all[key]
 				if !ok {
 					t.Fatal("documented, but no probe provokes it")
 				}
-				if resp, body := s.exchange(t, op.method, op.route, pr); strconv.Itoa(resp.StatusCode) != status {
+				if resp, body := s.exchange(t, op.Method, op.Route, pr); strconv.Itoa(resp.StatusCode) != status {
 					t.Fatalf("status %d, want %s; body %s", resp.StatusCode, status, body)
 				}
 			})
@@ -299,22 +264,22 @@ func TestOpenAPIParametersAndBody(t *testing.T) {
 	s := loadAPISpec(t)
 	for _, op := range s.operations(t, "survey") {
 		var names []string
-		for _, ref := range op.op.Parameters {
+		for _, ref := range op.Op.Parameters {
 			p := ref.Value
 			names = append(names, p.Name)
 			if p.In != openapi3.ParameterInQuery {
-				t.Errorf("%s %s: parameter %s in %s is not served", op.method, op.route, p.Name, p.In)
+				t.Errorf("%s %s: parameter %s in %s is not served", op.Method, op.Route, p.Name, p.In)
 				continue
 			}
 			example := fmt.Sprint(p.Example)
-			if resp, body := s.exchange(t, op.method, op.route, apiProbe{query: p.Name + "=" + url.QueryEscape(example)}); resp.StatusCode != 200 {
-				t.Errorf("%s %s: documented %s=%s: status %d %s", op.method, op.route, p.Name, example, resp.StatusCode, body)
+			if resp, body := s.exchange(t, op.Method, op.Route, apiProbe{query: p.Name + "=" + url.QueryEscape(example)}); resp.StatusCode != 200 {
+				t.Errorf("%s %s: documented %s=%s: status %d %s", op.Method, op.Route, p.Name, example, resp.StatusCode, body)
 			}
 		}
-		if op.method == "GET" {
+		if op.Method == "GET" {
 			slices.Sort(names)
 			if served := slices.Sorted(slices.Values(exportParams)); !slices.Equal(names, served) {
-				t.Errorf("%s %s: documented parameters %v, served %v", op.method, op.route, names, served)
+				t.Errorf("%s %s: documented parameters %v, served %v", op.Method, op.Route, names, served)
 			}
 		}
 	}
@@ -336,8 +301,8 @@ func TestOpenAPIRoutes(t *testing.T) {
 	var documented []string
 	methods := map[string][]string{}
 	for _, op := range s.operations(t, "survey") {
-		documented = append(documented, op.method+" "+op.route)
-		methods[op.route] = append(methods[op.route], op.method)
+		documented = append(documented, op.Method+" "+op.Route)
+		methods[op.Route] = append(methods[op.Route], op.Method)
 	}
 	slices.Sort(documented)
 	var served []string

@@ -50,7 +50,7 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 	pg := fs.String("postgres-url", "postgres://postgres@127.0.0.1:5432/xii_aggregate?sslmode=disable", "PostgreSQL URL of the aggregate; the database is created if missing")
 	etcd := fs.String("etcd-endpoints", "127.0.0.1:2379", "comma-separated etcd endpoints")
 	etcdAuth := discovery.AuthFlags(fs)
-	tokens := fs.String("provider-tokens", "", "comma-separated provider=url@token entries: bearer tokens for providers' export APIs, each sent only to its URL (scheme, host, port and path prefix)")
+	tokens := fs.String("provider-tokens", "", "comma-separated provider=url@token entries: credentials for providers' export APIs, each sent only to its URL (scheme, host, port and path prefix); a bearer token, or for alchemer token:secret (api_token and api_token_secret)")
 	coalesce := fs.Bool("coalesce", true, "share sync rounds between concurrent requests; false is for benchmarks only")
 	maxPage := fs.Int64("max-page-bytes", 32<<20, "largest provider page accepted, in bytes")
 	ttl := fs.Duration("register-ttl", 10*time.Second, "etcd lease TTL of the registration")

@@ -118,6 +118,7 @@ func startSurvey(t *testing.T, name string, log io.Writer) string {
 // with the same address and database.
 type survey struct {
 	name, addr, db string
+	env            []string // added to, or overriding, the harness's
 	proc           *launch.Process
 }
 
@@ -132,14 +133,14 @@ func (s *survey) start(t *testing.T, log io.Writer) {
 	p, err := launch.Start(ctx, launch.Spec{
 		Name: s.name,
 		Path: surveyPath,
-		Env: []string{
+		Env: append([]string{
 			"XII_NAME=" + s.name,
 			"XII_LISTEN_ADDR=" + s.addr,
 			"XII_POSTGRES_URL=" + s.db,
 			"XII_ETCD_ENDPOINTS=" + strings.Join(etcd.Endpoints(), ","),
 			"XII_REGISTER_TTL=2s",
 			"OTEL_TRACES_EXPORTER=none",
-		},
+		}, s.env...),
 		ReadyURL: s.url() + "/readyz",
 		Log:      log,
 	})

@@ -106,7 +106,8 @@ func scrape(t *testing.T, base string) string {
 // TestProvidersView: GET /api/v1/providers shows every covered provider
 // with its dialect, URL, last round and breaker, and the settings in force;
 // a value written to etcd and rejected is shown as rejected, also by a
-// replica started after it was written, instead of the default silently.
+// replica started after it was written, instead of the default silently;
+// so is a retirement it refuses (and the provider stays covered).
 func TestProvidersView(t *testing.T) {
 	log := newTestLog(t)
 	blue := uniqueName("blue-")
@@ -117,6 +118,11 @@ func TestProvidersView(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cli.Delete(context.Background(), tuning.Prefix+"fetch_timeout") })
+	retiredKey := discovery.RetiredPrefix + blue
+	if _, err := cli.Put(context.Background(), retiredKey, "maybe"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Delete(context.Background(), retiredKey) })
 
 	agg := startAggregator(t, log)
 	waitForProviders(t, agg, blue)
@@ -142,11 +148,23 @@ func TestProvidersView(t *testing.T) {
 		t.Errorf("settings %+v, no fetch_timeout", view.Settings)
 	}
 	checkRejected(view)
+	retirementRejected := func(a *aggregator) func() bool {
+		return func() bool {
+			return slices.ContainsFunc(providersOf(t, a).Rejected, func(k xiiapi.RejectedKey) bool {
+				return k.Key == retiredKey && k.Value == "maybe" && k.Reason != ""
+			})
+		}
+	}
+	wait.For(t, "the refused retirement in the view", retirementRejected(agg))
 
 	agg.stop()
 	again := launchAggregator(t, log, map[string]string{"XII_POSTGRES_URL": agg.db})
 	wait.For(t, "the restarted replica ready", func() bool { return again.status("/readyz") == 200 })
 	checkRejected(providersOf(t, again))
+	wait.For(t, "the refused retirement in the restarted replica's view", retirementRejected(again))
+	if !slices.ContainsFunc(providersOf(t, again).Providers, func(p xiiapi.ProviderInfo) bool { return p.Name == blue }) {
+		t.Errorf("%s not covered after a refused retirement", blue)
+	}
 }
 
 func providersOf(t *testing.T, a *aggregator) xiiapi.ProvidersBody {

@@ -6,8 +6,11 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
 	"log/slog"
+	"os"
 
 	group "github.com/oklog/run"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -26,7 +29,20 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-func main() { httpserver.Main("aggregator-svc", defaultListenAddr, run) }
+// main runs the service, or with "etcd-access" sets up etcd's users and
+// roles (accessCommand).
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "etcd-access" {
+		if err := accessCommand(context.Background(), os.Args[2:], os.LookupEnv, os.Stderr); err != nil {
+			if !errors.Is(err, flag.ErrHelp) {
+				fmt.Fprintln(os.Stderr, "aggregator-svc:", err)
+			}
+			os.Exit(1)
+		}
+		return
+	}
+	httpserver.Main("aggregator-svc", defaultListenAddr, run)
+}
 
 // run wires the service and serves until ctx is done. Then it lets
 // in-flight requests finish, stops the background work (watches, polling,
@@ -67,7 +83,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	}
 	var g group.Group
 	g.Add(a.server.Actor(ctx, ln, cfg.ShutdownTimeout))
-	watchOpts := watch.Options{Follow: discovery.FollowOptions{Logger: logger}, MeterProvider: tel.MeterProvider}
+	watchOpts := watch.Options{Follow: discovery.FollowOptions{Logger: logger}, MeterProvider: tel.MeterProvider, Rejected: a.rejected}
 	g.Add(httpserver.Background(ctx, "watch providers", func(ctx context.Context) error {
 		return watch.Providers(ctx, etcd, watchOpts, a.known.SetProviders)
 	}))
@@ -104,6 +120,7 @@ type app struct {
 	syncer    *syncer.Syncer
 	known     *roster.Roster
 	live      *tuning.Live
+	rejected  *watch.Rejected
 	elector   *discovery.Elector
 	registrar *discovery.Registrar
 }
@@ -127,7 +144,7 @@ func wire(ctx context.Context, cfg config, logger *slog.Logger, tel *observabili
 	if err != nil {
 		return nil, err
 	}
-	sources := newSourceBuilder(cfg, tel)
+	sources := newSourceBuilder(cfg, tel, logger)
 	known, err := roster.New(roster.Options{
 		Store: store, Build: sources.build, Apply: syn.SetProviders, Logger: logger,
 	})
@@ -154,7 +171,8 @@ func wire(ctx context.Context, cfg config, logger *slog.Logger, tel *observabili
 		return nil, err
 	}
 
-	var svc aggregate.Service = aggregate.NewService(syn, store, operations{syncer: syn, live: live})
+	rejected := &watch.Rejected{}
+	var svc aggregate.Service = aggregate.NewService(syn, store, operations{syncer: syn, live: live, rejected: rejected})
 	svc = aggregate.LoggingMiddleware(logger)(svc)
 	endpoints := aggregate.MakeEndpoints(svc).Wrap(observability.EndpointSpan)
 	server := httpserver.New(httpserver.Routes{
@@ -164,5 +182,5 @@ func wire(ctx context.Context, cfg config, logger *slog.Logger, tel *observabili
 			return errors.Join(store.Ping(ctx), known.Ready(ctx))
 		},
 	}, logger, httpserver.WithMaxConns(cfg.MaxConns))
-	return &app{server: server, syncer: syn, known: known, live: live, elector: elector, registrar: registrar}, nil
+	return &app{server: server, syncer: syn, known: known, live: live, rejected: rejected, elector: elector, registrar: registrar}, nil
 }

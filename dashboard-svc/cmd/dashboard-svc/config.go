@@ -12,6 +12,7 @@ import (
 
 	"xii/dashboard-svc/aggregator"
 	"xii/dashboard-svc/dashboard"
+	"xii/dashboard-svc/web"
 	"xii/libs/discovery"
 	"xii/libs/envflag"
 	"xii/libs/httpserver"
@@ -40,6 +41,7 @@ type config struct {
 	MaxConns        int
 	InternalToken   string
 	RateLimit       httpserver.RateLimit
+	JaegerUIURL     string
 	LogLevel        slog.Level
 }
 
@@ -56,6 +58,7 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 	internal := fs.String("internal-token", "", "bearer token sent to the aggregator, which requires it when set; empty: none (local runs only)")
 	rateLimit := fs.Float64("rate-limit", 0, "Reads per second one client (IP address) may make on average; past it 429 (0: no limit)")
 	rateBurst := fs.Int("rate-burst", 20, "Reads one client may make at once, within the rate limit")
+	jaegerUI := fs.String("jaeger-ui-url", web.DefaultJaegerURL, "Jaeger UI base URL the web page links each refresh's trace to")
 	attempts := fs.Int("aggregator-attempts", aggregator.DefaultAttempts, "tries of one call over different aggregator replicas, within the deadline")
 	common, err := envflag.ParseService(fs, args, lookup)
 	if err != nil {
@@ -71,6 +74,7 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 		ShutdownTimeout: common.ShutdownTimeout, MaxConns: common.MaxConns,
 		RateLimit:     httpserver.RateLimit{PerSecond: *rateLimit, Burst: *rateBurst},
 		InternalToken: *internal,
+		JaegerUIURL:   *jaegerUI,
 	}
 	c.EtcdEndpoints = envflag.List(*etcd)
 	if c.EtcdAuth, err = etcdAuth(); err != nil {
@@ -102,6 +106,9 @@ func (c config) validate() error {
 		if strings.IndexFunc(c.APIToken, func(r rune) bool { return r > unicode.MaxASCII || !unicode.IsGraphic(r) || r == ' ' }) >= 0 {
 			return errors.New("api-token: must be printable ASCII without spaces")
 		}
+	}
+	if err := web.ValidateJaegerURL(c.JaegerUIURL); err != nil {
+		return fmt.Errorf("jaeger-ui-url: %w", err)
 	}
 	if err := c.Deadlines.Validate(); err != nil {
 		return fmt.Errorf("default-timeout, max-timeout: %w", err)
@@ -135,6 +142,7 @@ func (c config) LogValue() slog.Value {
 		slog.Bool("internal_token", c.InternalToken != ""),
 		slog.Float64("rate_limit", c.RateLimit.PerSecond),
 		slog.Int("rate_burst", c.RateLimit.Burst),
+		slog.String("jaeger_ui_url", c.JaegerUIURL),
 		slog.String("log_level", c.LogLevel.String()),
 	)
 }

@@ -17,6 +17,7 @@ import (
 
 	"xii/dashboard-svc/aggregator"
 	"xii/dashboard-svc/dashboard"
+	"xii/dashboard-svc/web"
 	"xii/libs/httpserver"
 	"xii/observability"
 )
@@ -66,24 +67,31 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		}
 	}()
 
-	server := wire(cfg, logger, tel, agg)
+	server, err := wire(cfg, logger, tel, agg)
+	if err != nil {
+		return err
+	}
 	var g group.Group
 	g.Add(server.Actor(ctx, ln, cfg.ShutdownTimeout))
 	logger.Info("serving", "addr", ln.Addr().String(), "aggregator_replicas", agg.Replicas())
 	return g.Run()
 }
 
-// wire builds the service on its aggregator client.
-func wire(cfg config, logger *slog.Logger, tel *observability.Telemetry, agg *aggregator.Client) *httpserver.Server {
+// wire builds the service on its aggregator client, and the web page
+// beside its API.
+func wire(cfg config, logger *slog.Logger, tel *observability.Telemetry, agg *aggregator.Client) (*httpserver.Server, error) {
 	var svc dashboard.Service = dashboard.NewService(agg)
 	svc = dashboard.LoggingMiddleware(logger)(svc)
 	endpoints := dashboard.MakeEndpoints(svc).Wrap(observability.EndpointSpan)
 	api := dashboard.NewHTTPHandler(endpoints, dashboard.HTTPOptions{
 		Token: cfg.APIToken, Deadlines: cfg.Deadlines, Logger: logger, RateLimit: cfg.RateLimit,
 	})
+	if err := web.Register(api, web.Options{JaegerURL: cfg.JaegerUIURL}); err != nil {
+		return nil, err
+	}
 	return httpserver.New(httpserver.Routes{
 		API:     tel.PublicHandler(api),
 		Metrics: tel.MetricsHandler(),
 		Ready:   agg.Ready,
-	}, logger, httpserver.WithMaxConns(cfg.MaxConns))
+	}, logger, httpserver.WithMaxConns(cfg.MaxConns)), nil
 }
