@@ -119,7 +119,7 @@ func checkRollup(t *testing.T, s *Store, base time.Time, step string) {
 }
 
 // TestRollupAgreesWithTable applies random pages to three providers —
-// new records, replaced ones whose survey, device, location or time
+// small and large (by unnest, or COPY for one seed), new records, replaced ones whose survey, device, location or time
 // changed, ids repeated within a page, quarantined records, records
 // leaving quarantine, replays of applied pages (refused as conflicts, and
 // the same records again as a new page), pages whose transaction fails
@@ -137,6 +137,7 @@ func TestRollupAgreesWithTable(t *testing.T) {
 				}
 				return nil
 			}}))
+			s.copyPages = seed == 3 // large pages by COPY into a staging table
 			rng := rand.New(rand.NewPCG(seed, 13))
 			base := time.Date(2026, 12, 1, 14, 0, 0, 0, time.UTC)
 			random := func(id int) aggregate.Record {
@@ -161,7 +162,7 @@ func TestRollupAgreesWithTable(t *testing.T) {
 				p := providers[rng.IntN(len(providers))]
 				size := 1 + rng.IntN(40)
 				if rng.IntN(5) == 0 {
-					size = copyThreshold + rng.IntN(200) // the COPY path
+					size = copyThreshold + rng.IntN(200) // the unnest path, or COPY
 				}
 				page := aggregate.Page{Next: fmt.Sprintf("%s@%d", p, step)}
 				aside := map[string]bool{}
