@@ -1,5 +1,5 @@
 // Command xii-load is xii's load harness: it drives a running system with
-// bounded, closed-loop load and prints figures (throughput, latency
+// bounded load, closed or open loop, and prints figures (throughput, latency
 // percentiles, errors, provider fetches per dashboard request).
 //
 //	xii-load up      -coalesce=false            a system on free ports, fresh databases
@@ -9,6 +9,7 @@
 //	xii-load query   -url A -url B -rounds 6 -d 5s   A and B take turns; ratios of B to A
 //	xii-load fetches -dashboard URL -providers BLUE,RED -c 1,10,100,500 -d 10s
 //	xii-load insert  -c 32 -d 10s               plain INSERTs, the database's own ceiling
+//	xii-load open    -rates 250,500 -d 10s -pids $XII_PIDS   open loop at fixed rates
 //
 // Every request has a timeout and every run a duration or count bound. On a
 // shared machine compare targets within one run (query with several -url),
@@ -39,6 +40,7 @@ var commands = []command{
 	{"query", "send one request (GET by default) at concurrency c", cmdQuery},
 	{"fetches", "provider fetches per dashboard request at several concurrencies", cmdFetches},
 	{"insert", "plain INSERTs into PostgreSQL at concurrency c", cmdInsert},
+	{"open", "open-loop GETs at fixed rates: latency, 503/504, answers in time, CPU per answer", cmdOpen},
 }
 
 func main() {

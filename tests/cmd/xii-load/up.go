@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,6 +24,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 		"aggregator, dashboard) from built binaries on free ports, with fresh databases that are\n"+
 		"dropped when it stops. Prints the URLs as shell assignments (XII_DASHBOARD=..., last\n"+
 		"XII_READY=1), then runs until interrupted or until -for has passed.", stderr)
+	cfg := system.Config{Log: io.Discard, Env: map[string][]string{}}
 	root := fs.String("root", ".", "the repository root")
 	bin := fs.String("bin", "bin", "the service binaries (make build), relative to -root")
 	pg := fs.String("postgres-url", defaultPostgres, "PostgreSQL server to create the databases on")
@@ -29,15 +32,24 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	coalesce := fs.Bool("coalesce", true, "let the aggregator share sync rounds (false sets XII_COALESCE=false: a round per request)")
 	lifetime := fs.Duration("for", 30*time.Minute, "stop after this long")
 	logFile := fs.String("log", "", "append the services' output to this file (empty: discard it)")
+	fs.Func("env", "service=NAME=VALUE: an environment variable for one service (blue, red, aggregator, dashboard); repeatable",
+		func(s string) error {
+			svc, kv, ok := strings.Cut(s, "=")
+			if !ok || !strings.Contains(kv, "=") || !slices.Contains([]string{"blue", "red", "aggregator", "dashboard"}, svc) {
+				return fmt.Errorf("%q: want service=NAME=VALUE", s)
+			}
+			cfg.Env[svc] = append(cfg.Env[svc], kv)
+			return nil
+		})
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	cfg.Bin = filepath.Join(*root, *bin)
 	if *lifetime <= 0 {
 		return errors.New("-for: must be positive")
 	}
-	cfg := system.Config{Bin: filepath.Join(*root, *bin), Log: io.Discard, Env: map[string][]string{}}
 	if !*coalesce {
-		cfg.Env["aggregator"] = []string{"XII_COALESCE=false"}
+		cfg.Env["aggregator"] = append(cfg.Env["aggregator"], "XII_COALESCE=false")
 	}
 	if *logFile != "" {
 		f, err := os.OpenFile(*logFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
@@ -85,6 +97,13 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	if *jaeger {
 		vars += fmt.Sprintf("XII_JAEGER=%s\n", sys.URL("jaeger"))
 	}
+	// The processes whose CPU is the system's: the services, and this one,
+	// which runs the embedded etcd.
+	pids := []string{strconv.Itoa(os.Getpid())}
+	for _, name := range []string{"dashboard", "aggregator", "blue", "red"} {
+		pids = append(pids, strconv.Itoa(sys.Process(name).Pid()))
+	}
+	vars += "XII_PIDS=" + strings.Join(pids, ",") + "\n"
 	vars += fmt.Sprintf("XII_BLUE_DB='%s'\nXII_RED_DB='%s'\nXII_AGGREGATE_DB='%s'\nXII_READY=1\n", dbs["blue"], dbs["red"], dbs["aggregate"])
 	fmt.Fprint(stdout, vars)
 	fmt.Fprintf(stderr, "xii-load up: started in %s (coalesce=%v, jaeger=%v); stops in %s or on interrupt\n",
