@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"xii/libs/deadline"
 	"xii/libs/xiiapi"
 )
 
@@ -43,15 +44,30 @@ type Operations interface {
 }
 
 type service struct {
-	syncer Syncer
-	reader Reader
-	ops    Operations
+	syncer  Syncer
+	reader  Reader
+	ops     Operations
+	reserve *deadline.Reserve
+}
+
+// ServiceOption configures NewService.
+type ServiceOption func(*service)
+
+// WithReadReserve sets how much of a request's time the sync leaves for
+// the read after it (see deadline.Reserve); a floor of
+// deadline.DefaultReserve without it.
+func WithReadReserve(r *deadline.Reserve) ServiceOption {
+	return func(s *service) { s.reserve = r }
 }
 
 // NewService returns the Service that syncs with s, reads from r and
 // reports ops (nil: an empty report).
-func NewService(s Syncer, r Reader, ops Operations) Service {
-	return &service{syncer: s, reader: r, ops: ops}
+func NewService(s Syncer, r Reader, ops Operations, opts ...ServiceOption) Service {
+	svc := &service{syncer: s, reader: r, ops: ops, reserve: deadline.NewReserve(deadline.DefaultReserve)}
+	for _, o := range opts {
+		o(svc)
+	}
+	return svc
 }
 
 func (s *service) Providers(context.Context) Providers {
@@ -69,7 +85,9 @@ func (s *service) Query(ctx context.Context, q Query) (QueryResult, error) {
 		return QueryResult{}, err
 	}
 	rep := s.sync(ctx)
+	start := time.Now()
 	page, err := s.reader.Query(ctx, q)
+	s.reserve.Observe(time.Since(start))
 	if err != nil {
 		return QueryResult{}, fmt.Errorf("query: %w", err)
 	}
@@ -81,7 +99,9 @@ func (s *service) Stats(ctx context.Context, q StatsQuery) (StatsResult, error) 
 		return StatsResult{}, err
 	}
 	rep := s.sync(ctx)
+	start := time.Now()
 	st, err := s.reader.Stats(ctx, q)
+	s.reserve.Observe(time.Since(start))
 	if err != nil {
 		return StatsResult{}, fmt.Errorf("stats: %w", err)
 	}
@@ -91,12 +111,15 @@ func (s *service) Stats(ctx context.Context, q StatsQuery) (StatsResult, error) 
 func (s *service) Sync(ctx context.Context) SyncReport { return s.sync(ctx) }
 
 // sync runs the sync with part of ctx's time held back for the read that
-// follows, so that a slow provider costs completeness, not the answer.
+// follows, so that a slow provider costs completeness, not the answer:
+// twice what reads took lately (a read that ran out of time counts the
+// time it had), at least the configured floor, at most half the time left.
+// A read that fails for its deadline, or is cancelled, was not observed
+// whole; the next reserve is then at least twice what it had.
 func (s *service) sync(ctx context.Context) SyncReport {
 	if d, ok := ctx.Deadline(); ok {
-		reserve := min(max(time.Until(d)/5, 20*time.Millisecond), 250*time.Millisecond)
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, d.Add(-reserve))
+		ctx, cancel = context.WithDeadline(ctx, d.Add(-s.reserve.Of(time.Until(d))))
 		defer cancel()
 	}
 	return s.syncer.Sync(ctx)
