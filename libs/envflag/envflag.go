@@ -57,7 +57,17 @@ type Common struct {
 	// MaxConns caps the open connections of the service's listener; 0
 	// means half the process's open-file limit.
 	MaxConns int
+	// MaxInFlight bounds the API requests served at once; past it they
+	// are answered 503 with Retry-After. 0 turns the bound off.
+	MaxInFlight int
+	// PprofAddr is the loopback address of the net/http/pprof listener;
+	// empty (the default) serves none.
+	PprofAddr string
 }
+
+// DefaultMaxInFlight is the max-in-flight default; docs/measurements.md
+// says how it was chosen.
+const DefaultMaxInFlight = 256
 
 // ParseService defines the common flags on fs, next to the service's own,
 // then parses args and the XII_ environment into fs (see Parse), refusing
@@ -66,6 +76,8 @@ func ParseService(fs *flag.FlagSet, args []string, lookup func(string) (string, 
 	grace := fs.Duration("shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on shutdown")
 	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	maxConns := fs.Int("max-conns", 0, "most open connections at once; past it new ones get 503 (0: half the open-file limit)")
+	maxInFlight := fs.Int("max-in-flight", DefaultMaxInFlight, "most API requests served at once; past it they get 503 with Retry-After (0: no bound)")
+	pprofAddr := fs.String("pprof-addr", "", "loopback address (127.0.0.1:6060) to serve net/http/pprof on; empty: none")
 	if err := Parse(fs, "XII", args, lookup); err != nil {
 		return Common{}, err
 	}
@@ -75,5 +87,13 @@ func ParseService(fs *flag.FlagSet, args []string, lookup func(string) (string, 
 	if *maxConns < 0 {
 		return Common{}, fmt.Errorf("max-conns: %d is negative", *maxConns)
 	}
-	return Common{ShutdownTimeout: *grace, LogLevel: *level, MaxConns: *maxConns}, nil
+	if *maxInFlight < 0 {
+		return Common{}, fmt.Errorf("max-in-flight: %d is negative", *maxInFlight)
+	}
+	if *pprofAddr != "" {
+		if err := loopback(*pprofAddr); err != nil {
+			return Common{}, fmt.Errorf("pprof-addr: %w", err)
+		}
+	}
+	return Common{ShutdownTimeout: *grace, LogLevel: *level, MaxConns: *maxConns, MaxInFlight: *maxInFlight, PprofAddr: *pprofAddr}, nil
 }

@@ -45,3 +45,30 @@ func TestParse(t *testing.T) {
 		})
 	}
 }
+
+func TestParseServiceOverloadSettings(t *testing.T) {
+	parse := func(env map[string]string) (Common, error) {
+		fs := flag.NewFlagSet("svc", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		return ParseService(fs, nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	}
+	c, err := parse(nil)
+	if err != nil || c.MaxInFlight != DefaultMaxInFlight || c.PprofAddr != "" {
+		t.Fatalf("defaults: %+v, %v", c, err)
+	}
+	c, err = parse(map[string]string{"XII_MAX_IN_FLIGHT": "0", "XII_PPROF_ADDR": "127.0.0.1:6060"})
+	if err != nil || c.MaxInFlight != 0 || c.PprofAddr != "127.0.0.1:6060" {
+		t.Fatalf("set: %+v, %v", c, err)
+	}
+	for _, env := range []map[string]string{
+		{"XII_MAX_IN_FLIGHT": "-1"},
+		{"XII_PPROF_ADDR": ":6060"},
+		{"XII_PPROF_ADDR": "0.0.0.0:6060"},
+		{"XII_PPROF_ADDR": "10.1.2.3:6060"},
+		{"XII_PPROF_ADDR": "127.0.0.1:99999"},
+	} {
+		if _, err := parse(env); err == nil {
+			t.Errorf("%v accepted", env)
+		}
+	}
+}

@@ -31,3 +31,19 @@ func ListenPort(addr string) (string, error) {
 	}
 	return port, nil
 }
+
+// loopback checks that addr is host:port with a loopback host: profiles
+// show the process's internals and are for whoever is on the machine.
+func loopback(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("bad port %q", port)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("host %q: must be a loopback address such as 127.0.0.1", host)
+	}
+	return nil
+}

@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
+
+	"xii/libs/throttle"
 )
 
 // Server timeouts and limits. Handlers that need longer deadlines enforce
@@ -44,6 +46,8 @@ type Server struct {
 	logger   *slog.Logger
 	maxConns int
 	limiter  atomic.Pointer[connLimiter] // set by Serve
+	inFlight int
+	api      *InFlight // nil when the API is unbounded
 }
 
 // Option configures a Server.
@@ -57,6 +61,13 @@ func WithMaxConns(n int) Option {
 			s.maxConns = n
 		}
 	}
+}
+
+// WithMaxInFlight bounds the API requests served at once to n (see
+// LimitInFlight); the operational routes are never bounded. 0 or less:
+// no bound, as without the option.
+func WithMaxInFlight(n int) Option {
+	return func(s *Server) { s.inFlight = n }
 }
 
 // New returns a server for routes. logger receives readiness failures.
@@ -73,7 +84,11 @@ func New(routes Routes, logger *slog.Logger, opts ...Option) *Server {
 	if routes.Metrics != nil {
 		mux.Handle("GET /metrics", routes.Metrics)
 	}
-	mux.Handle("/", routes.API)
+	api := LimitInFlight(s.inFlight, routes.API)
+	if s.api, _ = api.(*InFlight); s.api != nil {
+		s.api.log, s.api.every = logger, throttle.New(shedLogEvery)
+	}
+	mux.Handle("/", api)
 	s.srv = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -93,6 +108,15 @@ func (s *Server) Conns() (open, refused int64) {
 		return l.active.Load(), l.refused.Load()
 	}
 	return 0, 0
+}
+
+// Shed returns how many API requests were answered 503 for the in-flight
+// bound so far.
+func (s *Server) Shed() int64 {
+	if s.api == nil {
+		return 0
+	}
+	return s.api.Shed()
 }
 
 // Handler returns the server's root handler, for tests.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"xii/aggregator-svc/provider"
+	"xii/libs/deadline"
 	"xii/libs/discovery"
 	"xii/libs/envflag"
 	"xii/observability"
@@ -37,6 +38,9 @@ type config struct {
 	RegisterTTL     time.Duration
 	ShutdownTimeout time.Duration
 	MaxConns        int
+	MaxInFlight     int
+	PprofAddr       string
+	ReadReserve     time.Duration
 	InternalToken   string
 	LogLevel        slog.Level
 }
@@ -54,6 +58,7 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 	coalesce := fs.Bool("coalesce", true, "share sync rounds between concurrent requests; false is for benchmarks only")
 	maxPage := fs.Int64("max-page-bytes", 32<<20, "largest provider page accepted, in bytes")
 	ttl := fs.Duration("register-ttl", 10*time.Second, "etcd lease TTL of the registration")
+	reserve := fs.Duration("read-reserve", deadline.DefaultReserve, "least time a request's sync leaves for the read after it; more when reads took longer lately")
 	internal := fs.String("internal-token", "", "bearer token the API requires of its caller, the dashboard; empty: none (local runs only)")
 	common, err := envflag.ParseService(fs, args, lookup)
 	if err != nil {
@@ -62,7 +67,7 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 	c := config{
 		ID: *id, ListenAddr: *listen, AdvertiseURL: *advertise, PostgresURL: *pg,
 		Coalesce: *coalesce, MaxPageBytes: *maxPage, RegisterTTL: *ttl, ShutdownTimeout: common.ShutdownTimeout, MaxConns: common.MaxConns,
-		InternalToken: *internal,
+		MaxInFlight: common.MaxInFlight, PprofAddr: common.PprofAddr, ReadReserve: *reserve, InternalToken: *internal,
 	}
 	c.EtcdEndpoints = envflag.List(*etcd)
 	if c.EtcdAuth, err = etcdAuth(); err != nil {
@@ -131,6 +136,9 @@ func (c *config) fill() error {
 	if c.RegisterTTL < 2*time.Second || c.RegisterTTL > 5*time.Minute {
 		return errors.New("register-ttl: must be between 2s and 5m")
 	}
+	if err := deadline.ValidateReserve(c.ReadReserve); err != nil {
+		return fmt.Errorf("read-reserve: %w", err)
+	}
 	if c.ShutdownTimeout <= 0 || c.ShutdownTimeout > 10*time.Minute {
 		return errors.New("shutdown-timeout: must be between 0 and 10m")
 	}
@@ -169,6 +177,9 @@ func (c config) LogValue() slog.Value {
 		slog.Duration("register_ttl", c.RegisterTTL),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.Int("max_conns", c.MaxConns),
+		slog.Int("max_in_flight", c.MaxInFlight),
+		slog.String("pprof_addr", c.PprofAddr),
+		slog.Duration("read_reserve", c.ReadReserve),
 		slog.Any("etcd_auth", c.EtcdAuth),
 		slog.Bool("internal_token", c.InternalToken != ""),
 		slog.String("log_level", c.LogLevel.String()),

@@ -21,6 +21,7 @@ import (
 	"xii/aggregator-svc/syncer"
 	"xii/aggregator-svc/tuning"
 	"xii/aggregator-svc/watch"
+	"xii/libs/deadline"
 	"xii/libs/discovery"
 	"xii/libs/httpserver"
 	"xii/observability"
@@ -83,6 +84,13 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	}
 	var g group.Group
 	g.Add(a.server.Actor(ctx, ln, cfg.ShutdownTimeout))
+	if cfg.PprofAddr != "" {
+		execute, interrupt, err := httpserver.PprofActor(cfg.PprofAddr, logger)
+		if err != nil {
+			return err
+		}
+		g.Add(execute, interrupt)
+	}
 	watchOpts := watch.Options{Follow: discovery.FollowOptions{Logger: logger}, MeterProvider: tel.MeterProvider, Rejected: a.rejected}
 	g.Add(httpserver.Background(ctx, "watch providers", func(ctx context.Context) error {
 		return watch.Providers(ctx, etcd, watchOpts, a.known.SetProviders)
@@ -172,7 +180,8 @@ func wire(ctx context.Context, cfg config, logger *slog.Logger, tel *observabili
 	}
 
 	rejected := &watch.Rejected{}
-	var svc aggregate.Service = aggregate.NewService(syn, store, operations{syncer: syn, live: live, rejected: rejected})
+	var svc aggregate.Service = aggregate.NewService(syn, store, operations{syncer: syn, live: live, rejected: rejected},
+		aggregate.WithReadReserve(deadline.NewReserve(cfg.ReadReserve)))
 	svc = aggregate.LoggingMiddleware(logger)(svc)
 	endpoints := aggregate.MakeEndpoints(svc).Wrap(observability.EndpointSpan)
 	server := httpserver.New(httpserver.Routes{
@@ -181,6 +190,6 @@ func wire(ctx context.Context, cfg config, logger *slog.Logger, tel *observabili
 		Ready: func(ctx context.Context) error {
 			return errors.Join(store.Ping(ctx), known.Ready(ctx))
 		},
-	}, logger, httpserver.WithMaxConns(cfg.MaxConns))
+	}, logger, httpserver.WithMaxConns(cfg.MaxConns), httpserver.WithMaxInFlight(cfg.MaxInFlight))
 	return &app{server: server, syncer: syn, known: known, live: live, rejected: rejected, elector: elector, registrar: registrar}, nil
 }

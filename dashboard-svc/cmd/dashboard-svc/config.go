@@ -39,6 +39,8 @@ type config struct {
 	Attempts        int
 	ShutdownTimeout time.Duration
 	MaxConns        int
+	MaxInFlight     int
+	PprofAddr       string
 	InternalToken   string
 	RateLimit       httpserver.RateLimit
 	JaegerUIURL     string
@@ -72,6 +74,7 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 		Deadlines:       dashboard.Deadlines{Default: *def, Max: *maxT},
 		Attempts:        *attempts,
 		ShutdownTimeout: common.ShutdownTimeout, MaxConns: common.MaxConns,
+		MaxInFlight: common.MaxInFlight, PprofAddr: common.PprofAddr,
 		RateLimit:     httpserver.RateLimit{PerSecond: *rateLimit, Burst: *rateBurst},
 		InternalToken: *internal,
 		JaegerUIURL:   *jaegerUI,
@@ -138,6 +141,8 @@ func (c config) LogValue() slog.Value {
 		slog.Int("aggregator_attempts", c.Attempts),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.Int("max_conns", c.MaxConns),
+		slog.Int("max_in_flight", c.MaxInFlight),
+		slog.String("pprof_addr", c.PprofAddr),
 		slog.Any("etcd_auth", c.EtcdAuth),
 		slog.Bool("internal_token", c.InternalToken != ""),
 		slog.Float64("rate_limit", c.RateLimit.PerSecond),

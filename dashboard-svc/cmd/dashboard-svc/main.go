@@ -73,6 +73,13 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	}
 	var g group.Group
 	g.Add(server.Actor(ctx, ln, cfg.ShutdownTimeout))
+	if cfg.PprofAddr != "" {
+		execute, interrupt, err := httpserver.PprofActor(cfg.PprofAddr, logger)
+		if err != nil {
+			return err
+		}
+		g.Add(execute, interrupt)
+	}
 	logger.Info("serving", "addr", ln.Addr().String(), "aggregator_replicas", agg.Replicas())
 	return g.Run()
 }
@@ -93,5 +100,5 @@ func wire(cfg config, logger *slog.Logger, tel *observability.Telemetry, agg *ag
 		API:     tel.PublicHandler(api),
 		Metrics: tel.MetricsHandler(),
 		Ready:   agg.Ready,
-	}, logger, httpserver.WithMaxConns(cfg.MaxConns)), nil
+	}, logger, httpserver.WithMaxConns(cfg.MaxConns), httpserver.WithMaxInFlight(cfg.MaxInFlight)), nil
 }

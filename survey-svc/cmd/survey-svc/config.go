@@ -36,6 +36,8 @@ type config struct {
 	RegisterTTL     time.Duration
 	ShutdownTimeout time.Duration
 	MaxConns        int
+	MaxInFlight     int
+	PprofAddr       string
 	RateLimit       httpserver.RateLimit
 	LogLevel        slog.Level
 }
@@ -70,6 +72,7 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 		MaxBodyBytes:    *maxBody,
 		RegisterTTL:     *ttl,
 		ShutdownTimeout: common.ShutdownTimeout, MaxConns: common.MaxConns,
+		MaxInFlight: common.MaxInFlight, PprofAddr: common.PprofAddr,
 		RateLimit: httpserver.RateLimit{PerSecond: *rateLimit, Burst: *rateBurst},
 	}
 	c.EtcdEndpoints = envflag.List(*etcd)
@@ -135,6 +138,8 @@ func (c config) LogValue() slog.Value {
 		slog.Duration("register_ttl", c.RegisterTTL),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.Int("max_conns", c.MaxConns),
+		slog.Int("max_in_flight", c.MaxInFlight),
+		slog.String("pprof_addr", c.PprofAddr),
 		slog.Any("etcd_auth", c.EtcdAuth),
 		slog.Float64("rate_limit", c.RateLimit.PerSecond),
 		slog.Int("rate_burst", c.RateLimit.Burst),

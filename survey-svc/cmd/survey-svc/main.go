@@ -54,6 +54,13 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	server := wire(cfg, logger, tel, store)
 	var g group.Group
 	g.Add(server.Actor(ctx, ln, cfg.ShutdownTimeout))
+	if cfg.PprofAddr != "" {
+		execute, interrupt, err := httpserver.PprofActor(cfg.PprofAddr, logger)
+		if err != nil {
+			return err
+		}
+		g.Add(execute, interrupt)
+	}
 	if len(cfg.EtcdEndpoints) == 0 {
 		logger.Warn("no etcd endpoints: not registering as a provider")
 	} else {
@@ -87,7 +94,7 @@ func wire(cfg config, logger *slog.Logger, tel *observability.Telemetry, store *
 		API:     tel.PublicHandler(api),
 		Metrics: tel.MetricsHandler(),
 		Ready:   store.Ping,
-	}, logger, httpserver.WithMaxConns(cfg.MaxConns))
+	}, logger, httpserver.WithMaxConns(cfg.MaxConns), httpserver.WithMaxInFlight(cfg.MaxInFlight))
 }
 
 // newRegistrar returns the registrar of this instance's provider key.
