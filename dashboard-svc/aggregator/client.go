@@ -11,8 +11,9 @@
 // a second, so a killed replica whose lease has not yet run out costs
 // one failed connection, not one per call; a
 // rejected query, a timeout or an unusable answer is not retried. Each call
-// tells the aggregator how long it may take (Request-Timeout), a little
-// less than the request has left, and is cancelled with the request.
+// tells the aggregator how long it may take (Request-Timeout): what the
+// request has left less a measured reserve for the answer's way back
+// (see budgeted); and is cancelled with the request.
 //
 // While etcd is unreachable the client keeps the replicas it knew.
 package aggregator
@@ -34,6 +35,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"xii/dashboard-svc/dashboard"
+	"xii/libs/deadline"
 	"xii/libs/discovery"
 	"xii/libs/xiiapi"
 )
@@ -68,6 +70,12 @@ type Config struct {
 	// EtcdTimeout bounds the wait for the first read of the replicas in New,
 	// and each read after.
 	EtcdTimeout time.Duration
+	// AnswerReserve is the least time a call leaves, of the request's
+	// deadline, for the answer's way back (the aggregator's encoding, the
+	// hop, the dashboard's decoding and its own answer); more when answers
+	// came back late lately (deadline.Reserve). deadline.DefaultReserve
+	// when zero.
+	AnswerReserve time.Duration
 	// Logger receives replica changes and discovery problems.
 	Logger *slog.Logger
 }
@@ -121,6 +129,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.EtcdTimeout <= 0 {
 		cfg.EtcdTimeout = DefaultEtcdTimeout
 	}
+	if cfg.AnswerReserve <= 0 {
+		cfg.AnswerReserve = deadline.DefaultReserve
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -151,9 +162,11 @@ func New(cfg Config) (*Client, error) {
 	}
 	logger := kitLogger(cfg.Logger)
 	rs := newReplicas()
-	c.responses = c.balance(cfg, logger, factory(cfg.HTTPClient, cfg.Token, rs, xiiapi.ResponsesPath, func() answer { return new(responsesBody) }))
-	c.stats = c.balance(cfg, logger, factory(cfg.HTTPClient, cfg.Token, rs, xiiapi.StatsPath, func() answer { return new(statsBody) }))
-	c.providers = c.balance(cfg, logger, factory(cfg.HTTPClient, cfg.Token, rs, xiiapi.ProvidersPath, func() answer { return new(providersBody) }))
+	// One reserve for the three routes: the way back is the same hop.
+	reserve := deadline.NewReserve(cfg.AnswerReserve)
+	c.responses = c.balance(cfg, logger, factory(cfg.HTTPClient, cfg.Token, rs, reserve, xiiapi.ResponsesPath, func() answer { return new(responsesBody) }))
+	c.stats = c.balance(cfg, logger, factory(cfg.HTTPClient, cfg.Token, rs, reserve, xiiapi.StatsPath, func() answer { return new(statsBody) }))
+	c.providers = c.balance(cfg, logger, factory(cfg.HTTPClient, cfg.Token, rs, reserve, xiiapi.ProvidersPath, func() answer { return new(providersBody) }))
 	return c, nil
 }
 

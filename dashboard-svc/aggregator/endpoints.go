@@ -17,6 +17,7 @@ import (
 	kithttp "github.com/go-kit/kit/transport/http"
 
 	"xii/dashboard-svc/dashboard"
+	"xii/libs/deadline"
 	"xii/libs/xiiapi"
 )
 
@@ -64,7 +65,7 @@ func checkSync(rep *dashboard.SyncReport, h http.Header) error {
 // query's url.Values; its response is the answer newBody returns, decoded.
 // Replicas that could not be reached are passed over for a while (see
 // replicas.guard).
-func factory(client *http.Client, token string, rs *replicas, path string, newBody func() answer) sd.Factory {
+func factory(client *http.Client, token string, rs *replicas, reserve *deadline.Reserve, path string, newBody func() answer) sd.Factory {
 	opts := []kithttp.ClientOption{kithttp.SetClient(client)}
 	if token != "" {
 		opts = append(opts, kithttp.ClientBefore(func(ctx context.Context, r *http.Request) context.Context {
@@ -78,7 +79,7 @@ func factory(client *http.Client, token string, rs *replicas, path string, newBo
 			return nil, nil, err
 		}
 		c := kithttp.NewClient(http.MethodGet, base.JoinPath(path), encodeRequest, decodeAnswer(newBody), opts...)
-		e, closer := rs.guard(instance, c.Endpoint())
+		e, closer := rs.guard(instance, budgeted(reserve, c.Endpoint()))
 		return e, closer, nil
 	}
 }
@@ -94,14 +95,41 @@ func parseInstance(s string) (*url.URL, error) {
 	return u, nil
 }
 
-// encodeRequest sends the query and what is left of the request's
-// deadline, less a margin for the answer's way back, so the aggregator
-// answers (perhaps with an incomplete sync) before the dashboard gives up.
+// budgetKey carries, from budgeted to encodeRequest, the deadline one
+// call gives the aggregator.
+type budgetKey struct{}
+
+// budgeted gives each call to the aggregator what is left of the
+// request's deadline less the answer's reserve, and measures the answer's
+// way back: how much later than that budget it arrived, decoded (when the
+// deadline cut it off, the time until then). Under a
+// starved CPU that grows, and so does the reserve, so that the aggregator
+// still answers (perhaps incompletely) before the dashboard gives up.
+func budgeted(reserve *deadline.Reserve, next endpoint.Endpoint) endpoint.Endpoint {
+	return func(ctx context.Context, request any) (any, error) {
+		d, ok := ctx.Deadline()
+		if !ok {
+			return next(ctx, request)
+		}
+		start := time.Now()
+		left := d.Sub(start)
+		budget := forwardBudget(left, reserve.Of(left))
+		resp, err := next(context.WithValue(ctx, budgetKey{}, budget), request)
+		// An answer the request's deadline cut off was at least that late;
+		// one the client walked away from says nothing.
+		if late := time.Since(start) - budget; late > 0 && !errors.Is(ctx.Err(), context.Canceled) {
+			reserve.Observe(late)
+		}
+		return resp, err
+	}
+}
+
+// encodeRequest sends the query and the call's budget (see budgeted), so
+// the aggregator answers before the dashboard gives up.
 func encodeRequest(ctx context.Context, r *http.Request, request any) error {
 	r.URL.RawQuery = request.(url.Values).Encode()
 	r.Header.Set("Accept", "application/json")
-	if d, ok := ctx.Deadline(); ok {
-		budget := forwardBudget(time.Until(d))
+	if budget, ok := ctx.Value(budgetKey{}).(time.Duration); ok {
 		if budget < xiiapi.AggregatorMinTimeout {
 			return fmt.Errorf("%w: no time left to ask", dashboard.ErrTimeout)
 		}
@@ -111,10 +139,9 @@ func encodeRequest(ctx context.Context, r *http.Request, request any) error {
 }
 
 // forwardBudget is the deadline the aggregator gets when remaining is
-// left: a tenth less, at least 5ms and at most 100ms less, and never more
-// than the aggregator accepts.
-func forwardBudget(remaining time.Duration) time.Duration {
-	margin := min(max(remaining/10, 5*time.Millisecond), 100*time.Millisecond)
+// left and margin is the answer's reserve: never more than the aggregator
+// accepts.
+func forwardBudget(remaining, margin time.Duration) time.Duration {
 	return min(remaining-margin, xiiapi.AggregatorMaxTimeout)
 }
 

@@ -104,16 +104,14 @@ func TestQueryAndStatsOnTheWire(t *testing.T) {
 }
 
 func TestForwardBudget(t *testing.T) {
-	tests := []struct{ remaining, want time.Duration }{
-		{2 * time.Second, 1900 * time.Millisecond},
-		{500 * time.Millisecond, 450 * time.Millisecond},
-		{20 * time.Millisecond, 15 * time.Millisecond},
-		{5 * time.Millisecond, 0},
-		{time.Minute, xiiapi.AggregatorMaxTimeout},
+	tests := []struct{ remaining, margin, want time.Duration }{
+		{2 * time.Second, 50 * time.Millisecond, 1950 * time.Millisecond},
+		{500 * time.Millisecond, 200 * time.Millisecond, 300 * time.Millisecond},
+		{time.Minute, 50 * time.Millisecond, xiiapi.AggregatorMaxTimeout},
 	}
 	for _, tt := range tests {
-		if got := forwardBudget(tt.remaining); got != tt.want {
-			t.Errorf("forwardBudget(%v) = %v, want %v", tt.remaining, got, tt.want)
+		if got := forwardBudget(tt.remaining, tt.margin); got != tt.want {
+			t.Errorf("forwardBudget(%v, %v) = %v, want %v", tt.remaining, tt.margin, got, tt.want)
 		}
 	}
 }

@@ -235,6 +235,10 @@ func errorEncoder(logger *slog.Logger) kithttp.ErrorEncoder {
 			msg = err.Error()
 		}
 		w.Header().Set(SyncCompleteHeader, "false")
+		if status == http.StatusServiceUnavailable {
+			// No replica, or every one tried shed the call: come back soon.
+			w.Header().Set("Retry-After", "1")
+		}
 		httpjson.Error(w, status, code, msg)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"xii/dashboard-svc/aggregator"
 	"xii/dashboard-svc/dashboard"
 	"xii/dashboard-svc/web"
+	"xii/libs/deadline"
 	"xii/libs/discovery"
 	"xii/libs/envflag"
 	"xii/libs/httpserver"
@@ -40,6 +41,7 @@ type config struct {
 	ShutdownTimeout time.Duration
 	MaxConns        int
 	MaxInFlight     int
+	AnswerReserve   time.Duration
 	PprofAddr       string
 	InternalToken   string
 	RateLimit       httpserver.RateLimit
@@ -61,6 +63,7 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 	rateLimit := fs.Float64("rate-limit", 0, "Reads per second one client (IP address) may make on average; past it 429 (0: no limit)")
 	rateBurst := fs.Int("rate-burst", 20, "Reads one client may make at once, within the rate limit")
 	jaegerUI := fs.String("jaeger-ui-url", web.DefaultJaegerURL, "Jaeger UI base URL the web page links each refresh's trace to")
+	reserve := fs.Duration("answer-reserve", deadline.DefaultReserve, "least time a call to the aggregator leaves of the request's deadline for the answer's way back; more when answers came back late lately")
 	attempts := fs.Int("aggregator-attempts", aggregator.DefaultAttempts, "tries of one call over different aggregator replicas, within the deadline")
 	common, err := envflag.ParseService(fs, args, lookup)
 	if err != nil {
@@ -74,7 +77,7 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 		Deadlines:       dashboard.Deadlines{Default: *def, Max: *maxT},
 		Attempts:        *attempts,
 		ShutdownTimeout: common.ShutdownTimeout, MaxConns: common.MaxConns,
-		MaxInFlight: common.MaxInFlight, PprofAddr: common.PprofAddr,
+		MaxInFlight: common.MaxInFlight, PprofAddr: common.PprofAddr, AnswerReserve: *reserve,
 		RateLimit:     httpserver.RateLimit{PerSecond: *rateLimit, Burst: *rateBurst},
 		InternalToken: *internal,
 		JaegerUIURL:   *jaegerUI,
@@ -116,6 +119,9 @@ func (c config) validate() error {
 	if err := c.Deadlines.Validate(); err != nil {
 		return fmt.Errorf("default-timeout, max-timeout: %w", err)
 	}
+	if err := deadline.ValidateReserve(c.AnswerReserve); err != nil {
+		return fmt.Errorf("answer-reserve: %w", err)
+	}
 	if c.Attempts < 1 || c.Attempts > 10 {
 		return errors.New("aggregator-attempts: must be between 1 and 10")
 	}
@@ -142,6 +148,7 @@ func (c config) LogValue() slog.Value {
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.Int("max_conns", c.MaxConns),
 		slog.Int("max_in_flight", c.MaxInFlight),
+		slog.Duration("answer_reserve", c.AnswerReserve),
 		slog.String("pprof_addr", c.PprofAddr),
 		slog.Any("etcd_auth", c.EtcdAuth),
 		slog.Bool("internal_token", c.InternalToken != ""),
