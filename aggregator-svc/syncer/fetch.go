@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"xii/libs/xiiapi"
@@ -98,9 +99,18 @@ func (p *providerSync) run(ctx context.Context, r roundStart) (res roundResult) 
 			ahead = p.prefetch(ctx, p.request(page.Next, false))
 		}
 		var quarantined int
-		quarantined, err = p.s.opts.Store.ApplyPage(ctx, p.src.Name, cursor, page)
+		quarantined, err = p.applyPage(ctx, cursor, page)
 		if err != nil {
 			ahead.drop()
+		}
+		var moved cursorMoved
+		if errors.As(err, &moved) {
+			// Another round of this process stored the page first: rescan
+			// from its cursor, as after a conflict, without asking the store.
+			cursor = moved.cursor
+			res.cursor, res.quarantined = cursor, moved.quarantined
+			page, err = p.fetchPage(ctx, p.request(cursor, true))
+			continue
 		}
 		if errors.Is(err, aggregate.ErrConflict) {
 			// Another replica stored this provider's pages first. Adopt its
@@ -175,6 +185,70 @@ func (f *prefetch) drop() {
 	f.cancel()
 	<-f.done
 }
+
+// applyPage stores one page fetched from cursor from. Rounds of one
+// provider take turns here, in process: without coalescing many run side
+// by side, and each would otherwise wait in PostgreSQL on the cursor row
+// lock another one holds, a connection held the while, until its statement
+// timed out ("lock cursor: canceling statement"). Waiting here holds
+// nothing and ends with the round's context. A round whose turn comes
+// after another one moved the cursor on from `from` learns it here, with
+// no transaction: it gets a cursorMoved with the cursor that round stored.
+func (p *providerSync) applyPage(ctx context.Context, from string, page aggregate.Page) (int, error) {
+	select {
+	case p.applying <- struct{}{}:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	defer func() { <-p.applying }()
+	if p.stored.known && from != p.stored.cursor && p.stored.passed(from) {
+		return 0, cursorMoved{p.stored.cursor, p.stored.quarantined}
+	}
+	quarantined, err := p.s.opts.Store.ApplyPage(ctx, p.src.Name, from, page)
+	if err != nil {
+		p.stored.known = false
+		return quarantined, err
+	}
+	p.stored.add(from, page.Next, quarantined)
+	return quarantined, nil
+}
+
+// storedCursors are the cursors this process stored for a provider, the
+// latest last: a page fetched from one of the earlier ones is stale, since
+// cursors only move on. A cursor it did not store (another replica's) says
+// nothing, and the store decides.
+type storedCursors struct {
+	known       bool   // cursor is the latest stored; false before the first page and after a failed one
+	cursor      string // the latest
+	quarantined int    // with the latest
+	earlier     []string
+}
+
+// keptCursors bounds storedCursors.earlier.
+const keptCursors = 64
+
+func (s *storedCursors) passed(c string) bool { return slices.Contains(s.earlier, c) }
+
+// add records a page stored from cursor from to cursor next.
+func (s *storedCursors) add(from, next string, quarantined int) {
+	if from != next && !slices.Contains(s.earlier, from) {
+		if len(s.earlier) == keptCursors {
+			s.earlier = slices.Delete(s.earlier, 0, 1)
+		}
+		s.earlier = append(s.earlier, from)
+	}
+	s.known, s.cursor, s.quarantined = true, next, quarantined
+}
+
+// cursorMoved: another round of this process stored pages past the cursor
+// a page was fetched from. Like aggregate.ErrConflict, but the new cursor
+// is known without asking the store.
+type cursorMoved struct {
+	cursor      string
+	quarantined int
+}
+
+func (cursorMoved) Error() string { return "cursor moved on by another round" }
 
 // fetchPage asks the provider for one page, retrying what is worth it
 // while the deadline allows, each attempt bounded by fetch_timeout.

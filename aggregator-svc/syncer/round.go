@@ -18,6 +18,12 @@ type providerSync struct {
 	src     Source
 	breaker *gobreaker.CircuitBreaker
 	fetch   endpoint.Endpoint // the provider's Fetch behind the breaker
+	// applying holds a token while one of the provider's rounds applies a
+	// page: rounds take turns in process, not on the cursor row's lock.
+	applying chan struct{}
+	// stored are the cursors this process stored for the provider. Only
+	// the holder of applying touches it.
+	stored storedCursors
 
 	mu       sync.Mutex
 	running  *round // at most one, started before anyone now arriving
@@ -54,7 +60,7 @@ type roundStart struct {
 }
 
 func newProviderSync(s *Syncer, src Source) *providerSync {
-	p := &providerSync{s: s, src: src}
+	p := &providerSync{s: s, src: src, applying: make(chan struct{}, 1)}
 	p.breaker, p.fetch = newBreaker(s, src)
 	return p
 }
