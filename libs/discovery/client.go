@@ -11,8 +11,15 @@ import (
 )
 
 // keepaliveTime is how often an idle connection to etcd is pinged; gRPC
-// allows no less than ten seconds.
-const keepaliveTime = 10 * time.Second
+// allows no less than ten seconds. keepaliveTimeout is how long a ping's
+// answer may take before the connection is closed, and every watch and
+// lease on it with it: a few seconds is too little on a machine starved of
+// CPU, where both ends answer late; a connection that is really dead is
+// also noticed by the followers' progress requests.
+const (
+	keepaliveTime    = 10 * time.Second
+	keepaliveTimeout = 10 * time.Second
+)
 
 // NewClient returns an etcd client with the settings xii's services share:
 // bounded dials, reconnects every RetryMax at most (gRPC's default backoff
@@ -48,7 +55,7 @@ func newClient(cfg RegistrarConfig) (*clientv3.Client, error) {
 		Endpoints:            cfg.Endpoints,
 		DialTimeout:          cfg.DialTimeout,
 		DialKeepAliveTime:    keepaliveTime,
-		DialKeepAliveTimeout: cfg.DialTimeout,
+		DialKeepAliveTimeout: max(cfg.DialTimeout, keepaliveTimeout),
 		DialOptions:          opts,
 		Logger:               zap.NewNop(),
 		TLS:                  cfg.Auth.TLS,

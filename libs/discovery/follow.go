@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -19,6 +21,7 @@ const (
 	DefaultFollowTimeout    = 3 * time.Second
 	DefaultFollowRetryMax   = 2 * time.Second
 	DefaultProgressInterval = 5 * time.Second
+	DefaultProgressMisses   = 2
 )
 
 // FollowOptions configure Follow. Zero fields take the defaults.
@@ -30,9 +33,16 @@ type FollowOptions struct {
 	// RetryMax caps the delay between attempts to read and watch again.
 	RetryMax time.Duration
 	// ProgressInterval is how often etcd is asked to confirm that the
-	// watch is alive; without a word from the watch by the next interval it
-	// is given up and the prefix read again.
+	// watch is alive.
 	ProgressInterval time.Duration
+	// ProgressMisses is how many intervals in a row may pass without a
+	// word from the watch before it is given up and the prefix read again.
+	// One is not enough on a machine starved of CPU, where an answer can
+	// come a little late.
+	ProgressMisses int
+
+	// requestProgress replaces the progress request, for tests.
+	requestProgress func(ctx context.Context) error
 }
 
 func (o FollowOptions) withDefaults() FollowOptions {
@@ -47,6 +57,9 @@ func (o FollowOptions) withDefaults() FollowOptions {
 	}
 	if o.ProgressInterval <= 0 {
 		o.ProgressInterval = DefaultProgressInterval
+	}
+	if o.ProgressMisses <= 0 {
+		o.ProgressMisses = DefaultProgressMisses
 	}
 	return o
 }
@@ -63,8 +76,9 @@ type Entry struct {
 //
 // Following is a read of the prefix, then a watch from the revision after
 // that read. When the watch fails (the member lost its leader, the revision
-// was compacted, the stream closed) or goes quiet (etcd answers no progress
-// request for a whole ProgressInterval) the prefix is read and watched
+// was compacted, the stream closed) or goes quiet (nothing from the watch,
+// not even an answer to a progress request, for ProgressMisses intervals
+// in a row) the prefix is read and watched
 // again, with a capped backoff. While etcd is out of reach nothing is
 // delivered, so callers keep what they last saw; when etcd is back, the
 // client's watch resumes where it stopped, or the next read catches up.
@@ -156,28 +170,63 @@ func (f *follower) follow(ctx context.Context) (read bool, err error) {
 	}
 	tick := time.NewTicker(f.opts.ProgressInterval)
 	defer tick.Stop()
-	heard := true
+	// Progress is requested off this loop, so that the loop keeps reading
+	// the watch while a request is slow; at most one is in flight.
+	var asking sync.WaitGroup
+	defer asking.Wait() // after wcancel, which ends it
+	var inFlight atomic.Bool
+	heard, silent := true, 0
 	for {
 		select {
 		case wr, ok := <-wch:
-			if !ok {
-				return true, errors.New("watch prefix: channel closed")
-			}
-			if err := wr.Err(); err != nil {
-				return true, fmt.Errorf("watch prefix: %w", err)
+			if err := f.receive(cur, wr, ok); err != nil {
+				return true, err
 			}
 			heard = true
-			if len(wr.Events) > 0 {
-				f.apply(cur, wr.Events)
-			}
 		case <-tick.C:
-			if !heard {
-				return true, fmt.Errorf("watch prefix: no progress from etcd within %s", f.opts.ProgressInterval)
+			// A starved process finds the tick and etcd's answer ready
+			// together, and select picks either: read what the watch has
+			// before judging it silent.
+			for drained := false; !drained; {
+				select {
+				case wr, ok := <-wch:
+					if err := f.receive(cur, wr, ok); err != nil {
+						return true, err
+					}
+					heard = true
+				default:
+					drained = true
+				}
+			}
+			if heard {
+				silent = 0
+			} else if silent++; silent >= f.opts.ProgressMisses {
+				return true, fmt.Errorf("watch prefix: no progress from etcd within %s (%d intervals of %s)",
+					time.Duration(silent)*f.opts.ProgressInterval, silent, f.opts.ProgressInterval)
 			}
 			heard = false
-			f.requestProgress(wctx)
+			if inFlight.CompareAndSwap(false, true) {
+				asking.Go(func() {
+					defer inFlight.Store(false)
+					f.requestProgress(wctx)
+				})
+			}
 		}
 	}
+}
+
+// receive handles one receive from the watch channel.
+func (f *follower) receive(cur map[string]Entry, wr clientv3.WatchResponse, ok bool) error {
+	if !ok {
+		return errors.New("watch prefix: channel closed")
+	}
+	if err := wr.Err(); err != nil {
+		return fmt.Errorf("watch prefix: %w", err)
+	}
+	if len(wr.Events) > 0 {
+		f.apply(cur, wr.Events)
+	}
+	return nil
 }
 
 // apply applies events to cur and delivers the result if it changed.
@@ -200,7 +249,11 @@ func (f *follower) apply(cur map[string]Entry, events []*clientv3.Event) {
 func (f *follower) requestProgress(wctx context.Context) {
 	ctx, cancel := context.WithTimeout(wctx, f.opts.RequestTimeout)
 	defer cancel()
-	if err := f.cli.RequestProgress(ctx); err != nil {
+	request := f.cli.RequestProgress
+	if f.opts.requestProgress != nil {
+		request = f.opts.requestProgress
+	}
+	if err := request(ctx); err != nil {
 		f.log.Debug("etcd progress request failed", "err", err)
 	}
 }
