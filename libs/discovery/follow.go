@@ -173,7 +173,7 @@ func (f *follower) follow(ctx context.Context) (read bool, err error) {
 	// Progress is requested off this loop, so that the loop keeps reading
 	// the watch while a request is slow; at most one is in flight.
 	var asking sync.WaitGroup
-	defer asking.Wait() // after wcancel, which ends it
+	defer func() { wcancel(); asking.Wait() }() // the cancel ends a request in flight
 	var inFlight atomic.Bool
 	heard, silent := true, 0
 	for {
