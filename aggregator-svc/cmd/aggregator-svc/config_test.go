@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -35,6 +36,10 @@ func TestParseConfig(t *testing.T) {
 		{"bad id", []string{"-id=a/b"}, nil, nil, "id:"},
 		{"bad page bytes", []string{"-max-page-bytes=10"}, nil, nil, "max-page-bytes"},
 		{"bad coalesce", nil, map[string]string{"XII_COALESCE": "maybe"}, nil, "XII_COALESCE"},
+		{"read reserve", nil, map[string]string{"XII_READ_RESERVE": "120ms", "XII_MAX_IN_FLIGHT": "0"},
+			func(c config) bool { return c.ReadReserve == 120*time.Millisecond && c.MaxInFlight == 0 }, ""},
+		{"bad read reserve", []string{"-read-reserve=1ms"}, nil, nil, "read-reserve"},
+		{"pprof on all interfaces", []string{"-pprof-addr=:6060"}, nil, nil, "pprof-addr"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
