@@ -48,7 +48,9 @@ func TestParseConfig(t *testing.T) {
 			func(c config) bool { return c.JaegerUIURL == "https://jaeger.example.com" }, ""},
 		{"bad jaeger ui", []string{"-jaeger-ui-url=localhost:16686"}, nil, nil, "jaeger-ui-url: must be an absolute"},
 		{"overload settings", nil, map[string]string{"XII_ANSWER_RESERVE": "80ms", "XII_MAX_IN_FLIGHT": "64", "XII_PPROF_ADDR": "127.0.0.1:6060"},
-			func(c config) bool { return c.AnswerReserve == 80*time.Millisecond && c.MaxInFlight == 64 && c.PprofAddr == "127.0.0.1:6060" }, ""},
+			func(c config) bool {
+				return c.AnswerReserve == 80*time.Millisecond && c.MaxInFlight == 64 && c.PprofAddr == "127.0.0.1:6060"
+			}, ""},
 		{"answer reserve", []string{"-answer-reserve=2s"}, nil, nil, "answer-reserve"},
 		{"bad env", nil, map[string]string{"XII_MAX_TIMEOUT": "later"}, nil, "XII_MAX_TIMEOUT"},
 		{"bad level", []string{"-log-level=loud"}, nil, nil, "log-level"},
