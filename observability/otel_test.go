@@ -125,7 +125,11 @@ func TestInit(t *testing.T) {
 				}
 			}
 
-			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			// Long enough for the batch processor to end its export (which
+			// gives up after OTEL_EXPORTER_OTLP_TIMEOUT): a goroutine left
+			// exporting would report its failure to the next test's error
+			// handler, racing with that test's reads of its log.
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 			defer cancel()
 			err := within(t, 5*time.Second, "Shutdown", func() error { return tel.Shutdown(ctx) })
 			if tt.cleanOK && err != nil {
