@@ -77,6 +77,7 @@ func (s *Store) ApplyPage(ctx context.Context, provider, from string, page aggre
 		return Applied{}, err
 	}
 	applied, err := s.applyPage(ctx, provider, from, page.Next, records, page.Quarantined)
+	err = withCause(ctx, err) // a page cut by the round's deadline is a timeout, not a failure
 	switch {
 	case errors.Is(err, aggregate.ErrConflict):
 		// Expected when replicas share a provider; the caller rereads.

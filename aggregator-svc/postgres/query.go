@@ -20,8 +20,9 @@ FROM responses`
 // the migration's index notes) whatever its depth.
 //
 // Errors: aggregate.ErrInvalid for a limit outside 1..aggregate.MaxLimit, or
-// a database error.
-func (s *Store) Query(ctx context.Context, q aggregate.Query) (aggregate.ResultPage, error) {
+// a database error, which wraps ctx's error when ctx ended (see withCause).
+func (s *Store) Query(ctx context.Context, q aggregate.Query) (_ aggregate.ResultPage, err error) {
+	defer func() { err = withCause(ctx, err) }()
 	if q.Limit < 1 || q.Limit > aggregate.MaxLimit {
 		return aggregate.ResultPage{}, fmt.Errorf("query responses: %w: limit must be 1..%d", aggregate.ErrInvalid, aggregate.MaxLimit)
 	}

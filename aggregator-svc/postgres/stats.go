@@ -95,11 +95,12 @@ func chooseSource(q aggregate.StatsQuery) (source, string) {
 // Errors: aggregate.ErrInvalid for a dimension not in
 // aggregate.GroupDimensions or given twice, a time dimension without a
 // valid interval, or a top outside 0..aggregate.MaxGroups; or a database
-// error.
+// error, which wraps ctx's error when ctx ended (see withCause).
 func (s *Store) Stats(ctx context.Context, q aggregate.StatsQuery) (_ aggregate.Stats, err error) {
 	ctx, span := s.tracer.Start(ctx, "stats")
 	defer span.End()
 	defer func() {
+		err = withCause(ctx, err)
 		if err != nil {
 			span.RecordError(err)
 			span.SetStatus(codes.Error, err.Error())

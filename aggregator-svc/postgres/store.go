@@ -30,6 +30,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"time"
 
@@ -155,4 +156,15 @@ func (s *Store) Ping(ctx context.Context) error {
 		return fmt.Errorf("ping postgres: %w", err)
 	}
 	return nil
+}
+
+// withCause is err, wrapping ctx's error too when ctx has ended and err
+// does not say so: lib/pq reports a statement it cancelled because ctx
+// ended as "canceling statement due to user request", so that callers
+// could not tell a deadline (504) from a failure (500).
+func withCause(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); err != nil && cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%w: %w", cerr, err)
+	}
+	return err
 }

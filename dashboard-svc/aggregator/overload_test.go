@@ -104,3 +104,29 @@ func TestShedCallsAnswer503WithRetryAfter(t *testing.T) {
 		t.Fatalf("every replica shedding: status %d, Retry-After %q: %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
 	}
 }
+
+// An answer cut off by the deadline in the middle of its body is a
+// timeout (504), not an unusable answer (502): the aggregator did answer,
+// only too late for the rest of it to arrive.
+func TestAnswerCutByTheDeadlineIsATimeout(t *testing.T) {
+	c, register := newTestClient(t, Config{})
+	fake := newFake(t, "slow-body")
+	fake.set(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set(dashboard.SyncCompleteHeader, "true")
+		w.WriteHeader(http.StatusOK)
+		w.Write([]byte(`{"data":[`))
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	})
+	register("slow-body", fake.URL)
+	waitReplicas(t, c, 1)
+	srv := newDashboard(t, c)
+	resp, body, err := get(t, t.Context(), srv.URL+"/api/v1/responses", http.Header{"Request-Timeout": {"200ms"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusGatewayTimeout {
+		t.Fatalf("status %d: %s, want 504", resp.StatusCode, body)
+	}
+}
