@@ -18,8 +18,9 @@ type report struct {
 	byFault map[string]*faultStats // reads by the fault active when they were sent
 
 	stale, lost, duplicated, unexpected, overruns, serverErrors, unanswered int
-	examples                                                                []string // of violations
-	notes                                                                   []string // of 5xx and unanswered reads
+	serverBy                                                                map[string]int // 5xx by status and the read's deadline
+	examples                                                                []string       // of violations
+	notes                                                                   []string       // of 5xx and unanswered reads
 }
 
 // faultStats are the reads sent during one kind of fault.
@@ -74,7 +75,7 @@ func check(h *history, events []event) *report {
 	ws, rs := slices.Clone(h.writes), slices.Clone(h.reads)
 	h.mu.Unlock()
 	ix := indexWrites(ws)
-	rep := &report{writes: map[outcome]int{}, byFault: map[string]*faultStats{}}
+	rep := &report{writes: map[outcome]int{}, byFault: map[string]*faultStats{}, serverBy: map[string]int{}}
 	for _, w := range ws {
 		rep.writes[w.outcome]++
 	}
@@ -103,6 +104,7 @@ func check(h *history, events []event) *report {
 		case r.status >= 500:
 			rep.serverErrors++
 			fs.serverErrors++
+			rep.serverBy[fmt.Sprintf("%d with a %v deadline", r.status, r.timeout)]++
 			rep.note("%d for a %v deadline during %s, sent %s: %s", r.status, r.timeout, during(events, r.sent), r.sent.Format("15:04:05.000"), strings.TrimSpace(r.body))
 			continue
 		case r.status != 200:
@@ -230,6 +232,14 @@ func (r *report) String() string {
 	fmt.Fprintf(&b, "writes: %d acknowledged, %d failed, %d indeterminate\n", r.writes[acked], r.writes[failed], r.writes[indeterminate])
 	fmt.Fprintf(&b, "reads: %d; stale %d, lost %d, duplicated %d, unexpected %d, overruns %d (> deadline + %v), 5xx %d, unanswered %d\n",
 		r.reads, r.stale, r.lost, r.duplicated, r.unexpected, r.overruns, overrunMargin, r.serverErrors, r.unanswered)
+	if len(r.serverBy) > 0 {
+		by := make([]string, 0, len(r.serverBy))
+		for k, n := range r.serverBy {
+			by = append(by, fmt.Sprintf("%d× %s", n, k))
+		}
+		sort.Strings(by)
+		fmt.Fprintf(&b, "5xx: %s\n", strings.Join(by, ", "))
+	}
 	fmt.Fprintf(&b, "%-28s %7s %7s %11s %6s %5s %10s %9s %8s\n", "during", "reads", "answers", "incomplete", "stale", "5xx", "unanswered", "p50", "p99")
 	kinds := make([]string, 0, len(r.byFault))
 	for k := range r.byFault {
