@@ -28,6 +28,11 @@ var (
 	// ErrRetired: the provider was retired; its pages are no longer
 	// stored. Nothing was written.
 	ErrRetired = errors.New("provider retired")
+
+	// ErrUnavailable: the aggregate cannot be reached now (its database
+	// restarts, fails over or refuses connections); nothing is wrong with
+	// the request.
+	ErrUnavailable = errors.New("aggregate unavailable")
 )
 
 // Response is one aggregated survey response, as the wire contract has it.

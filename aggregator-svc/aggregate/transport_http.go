@@ -154,6 +154,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusUnauthorized, xiiapi.CodeUnauthorized
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout, xiiapi.CodeTimeout
+	case errors.Is(err, ErrUnavailable):
+		return http.StatusServiceUnavailable, xiiapi.CodeStoreUnavailable
 	}
 	return http.StatusInternalServerError, xiiapi.CodeInternal
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -244,5 +246,25 @@ func TestInternalToken(t *testing.T) {
 	}
 	if resp, _ := call(t, "POST", srv.URL+"/api/v1/sync", nil); resp.StatusCode != 401 {
 		t.Errorf("POST /api/v1/sync without the token: %d, want 401", resp.StatusCode)
+	}
+}
+
+// TestErrorStatuses: each kind of failure has its status and code; a
+// database out of reach is 503 (another replica or a retry may serve),
+// not 500 (the request failed and would again).
+func TestErrorStatuses(t *testing.T) {
+	for _, tt := range []struct {
+		err    error
+		status int
+		code   string
+	}{
+		{fmt.Errorf("query: %w", ErrInvalid), 400, xiiapi.CodeInvalidRequest},
+		{fmt.Errorf("query: %w", context.DeadlineExceeded), 504, xiiapi.CodeTimeout},
+		{fmt.Errorf("query: %w: dial tcp: connection refused", ErrUnavailable), 503, xiiapi.CodeStoreUnavailable},
+		{errors.New("query: something broke"), 500, xiiapi.CodeInternal},
+	} {
+		if status, code := statusOf(tt.err); status != tt.status || code != tt.code {
+			t.Errorf("%v: %d %s, want %d %s", tt.err, status, code, tt.status, tt.code)
+		}
 	}
 }

@@ -29,11 +29,16 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"time"
 
+	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
@@ -158,13 +163,36 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// withCause is err, wrapping ctx's error too when ctx has ended and err
-// does not say so: lib/pq reports a statement it cancelled because ctx
-// ended as "canceling statement due to user request", so that callers
-// could not tell a deadline (504) from a failure (500).
+// withCause is err with its cause made plain for the caller: ctx's error
+// when ctx has ended and err does not say so (lib/pq reports a statement it
+// cancelled because ctx ended as "canceling statement due to user
+// request", and a deadline must be told from a failure: 504, not 500), or
+// aggregate.ErrUnavailable when the database could not be reached or went
+// away (a restart: 503, worth retrying, not 500).
 func withCause(ctx context.Context, err error) error {
-	if cerr := ctx.Err(); err != nil && cerr != nil && !errors.Is(err, cerr) {
+	switch cerr := ctx.Err(); {
+	case err == nil:
+		return nil
+	case cerr != nil && !errors.Is(err, cerr):
 		return fmt.Errorf("%w: %w", cerr, err)
+	case cerr == nil && unreachable(err):
+		return fmt.Errorf("%w: %w", aggregate.ErrUnavailable, err)
 	}
 	return err
+}
+
+// unreachable reports whether err says the database could not be reached
+// or ended the session: no connection, a connection lost, the server
+// shutting down or starting up.
+func unreachable(err error) bool {
+	if pqErr := pq.As(err); pqErr != nil {
+		switch pqErr.Code {
+		case pqerror.AdminShutdown, pqerror.CrashShutdown, pqerror.CannotConnectNow:
+			return true
+		}
+		return pqErr.Code.Class() == "08" // connection exception
+	}
+	var netErr net.Error
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.As(err, &netErr)
 }

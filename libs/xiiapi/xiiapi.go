@@ -41,6 +41,9 @@ const (
 	CodeTimeout          = "timeout"
 	CodeCanceled         = "canceled"
 	CodeInternal         = "internal"
+	// CodeStoreUnavailable: the aggregator cannot reach its database (a
+	// restart, a failover); another replica, or a retry shortly, may.
+	CodeStoreUnavailable = "store_unavailable"
 	// CodeAggregatorUnavailable and CodeBadGateway are the dashboard's
 	// own: no replica answered, or one answered something unusable.
 	CodeAggregatorUnavailable = "aggregator_unavailable"
