@@ -19,19 +19,9 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"xii/testkit/pgtest"
 	"xii/testkit/wait"
 )
-
-// needed fails t in CI (CI=true), where every dependency must be present,
-// and skips it elsewhere, saying how to provide it.
-func needed(t *testing.T, format string, args ...any) {
-	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
 
 // chromiumPath finds Chromium (Debian: apt-get install chromium).
 func chromiumPath(t *testing.T) string {
@@ -41,7 +31,7 @@ func chromiumPath(t *testing.T) string {
 			return p
 		}
 	}
-	needed(t, "no Chromium on PATH: apt-get install -y chromium")
+	pgtest.Unavailable(t, "Chromium", "apt-get install -y chromium", exec.ErrNotFound)
 	return ""
 }
 
@@ -50,7 +40,7 @@ func axeSource(t *testing.T) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(root, "tests", "browser", "node_modules", "axe-core", "axe.min.js"))
 	if err != nil {
-		needed(t, "axe-core missing (cd tests/browser && npm ci): %v", err)
+		pgtest.Unavailable(t, "axe-core", "cd tests/browser && npm ci", err)
 	}
 	return string(b)
 }
