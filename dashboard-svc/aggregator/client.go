@@ -90,6 +90,7 @@ type Client struct {
 	replicas    *replicaSet
 	endpointers []*sd.DefaultEndpointer
 	responses   endpoint.Endpoint
+	encoded     endpoint.Endpoint // responses, passed through as encoded
 	stats       endpoint.Endpoint
 	providers   endpoint.Endpoint
 }
@@ -165,6 +166,7 @@ func New(cfg Config) (*Client, error) {
 	// One reserve for the three routes: the way back is the same hop.
 	reserve := deadline.NewReserve(cfg.AnswerReserve)
 	c.responses = c.balance(cfg, logger, factory(cfg.HTTPClient, cfg.Token, rs, reserve, xiiapi.ResponsesPath, func() answer { return new(responsesBody) }))
+	c.encoded = c.balance(cfg, logger, factory(cfg.HTTPClient, cfg.Token, rs, reserve, xiiapi.ResponsesPath, func() answer { return new(encodedResponses) }))
 	c.stats = c.balance(cfg, logger, factory(cfg.HTTPClient, cfg.Token, rs, reserve, xiiapi.StatsPath, func() answer { return new(statsBody) }))
 	c.providers = c.balance(cfg, logger, factory(cfg.HTTPClient, cfg.Token, rs, reserve, xiiapi.ProvidersPath, func() answer { return new(providersBody) }))
 	return c, nil
@@ -187,6 +189,15 @@ func (c *Client) Responses(ctx context.Context, q dashboard.Query) (dashboard.Pa
 	}
 	b := resp.(*responsesBody)
 	return dashboard.Page{Responses: b.Data, NextCursor: b.NextCursor, Sync: *b.Sync}, nil
+}
+
+// ResponsesEncoded implements dashboard.Aggregator.
+func (c *Client) ResponsesEncoded(ctx context.Context, q dashboard.Query) (dashboard.EncodedPage, error) {
+	resp, err := c.encoded(ctx, q.Values())
+	if err != nil {
+		return dashboard.EncodedPage{}, fmt.Errorf("aggregator responses: %w", callError(ctx, err))
+	}
+	return dashboard.EncodedPage(*resp.(*encodedResponses)), nil
 }
 
 // Stats implements dashboard.Aggregator.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-kit/kit/endpoint"
@@ -36,6 +37,53 @@ type (
 // holds a sync report complete only where the header says so too.
 type answer interface {
 	check(h http.Header) error
+}
+
+// encodedAnswer is an answer kept as the aggregator encoded it: read takes
+// the body's n bytes (-1: unknown) instead of a JSON decoder.
+type encodedAnswer interface {
+	answer
+	read(body io.Reader, n int64) error
+}
+
+// encodedResponses is a responses answer passed through: its sync is
+// what the headers say.
+type encodedResponses dashboard.EncodedPage
+
+func (e *encodedResponses) read(body io.Reader, n int64) error {
+	if n > maxAnswerBytes {
+		return fmt.Errorf("answer of %d bytes, more than %d", n, maxAnswerBytes)
+	}
+	if n >= 0 {
+		e.Body = make([]byte, n)
+		if _, err := io.ReadFull(body, e.Body); err != nil {
+			return fmt.Errorf("read answer: %w", err)
+		}
+	} else {
+		b, err := io.ReadAll(io.LimitReader(body, maxAnswerBytes+1))
+		if err != nil {
+			return fmt.Errorf("read answer: %w", err)
+		}
+		if len(b) > maxAnswerBytes {
+			return fmt.Errorf("answer of more than %d bytes", maxAnswerBytes)
+		}
+		e.Body = b
+	}
+	// Not decoded, but at least an object, not an empty or cut-off body.
+	if len(e.Body) < 2 || e.Body[0] != '{' {
+		return errors.New("answer is no JSON object")
+	}
+	return nil
+}
+
+// check takes the answer for complete only when the header says so, as
+// checkSync does for a decoded one.
+func (e *encodedResponses) check(h http.Header) error {
+	e.Complete = h.Get(dashboard.SyncCompleteHeader) == "true"
+	if missing := h.Get(xiiapi.SyncMissingHeader); !e.Complete && missing != "" {
+		e.Unsynced = strings.Split(missing, ",")
+	}
+	return nil
 }
 
 func (b *responsesBody) check(h http.Header) error { return checkSync(b.Sync, h) }
@@ -157,7 +205,11 @@ func decodeAnswer(newBody func() answer) kithttp.DecodeResponseFunc {
 			return nil, fmt.Errorf("%w: content type %q", dashboard.ErrBadGateway, r.Header.Get("Content-Type"))
 		}
 		body := newBody()
-		if err := json.NewDecoder(io.LimitReader(r.Body, maxAnswerBytes)).Decode(body); err != nil {
+		if e, ok := body.(encodedAnswer); ok {
+			if err := e.read(r.Body, r.ContentLength); err != nil {
+				return nil, fmt.Errorf("%w: %w", dashboard.ErrBadGateway, err)
+			}
+		} else if err := json.NewDecoder(io.LimitReader(r.Body, maxAnswerBytes)).Decode(body); err != nil {
 			return nil, fmt.Errorf("%w: decode answer: %w", dashboard.ErrBadGateway, err)
 		}
 		if err := body.check(r.Header); err != nil {

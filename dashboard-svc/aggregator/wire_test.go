@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -72,6 +74,62 @@ func TestAnswers(t *testing.T) {
 			t.Fatalf("error %v does not pass the aggregator's message on", err)
 		}
 	})
+}
+
+// TestEncodedAnswers: a responses answer passed through is the
+// aggregator's body to the byte, complete only when its header says so,
+// and refused when it is cut off or no JSON object.
+func TestEncodedAnswers(t *testing.T) {
+	const body = `{"data":[{"provider":"red","text":"t"}],"next_cursor":"abc","sync":{"complete":false,"providers":{"red":{"status":"timeout"}}}}` + "\n"
+	tests := []struct {
+		name         string
+		status       int
+		contentType  string
+		header       map[string]string
+		body         string
+		length       int // Content-Length sent; 0: that of body
+		wantErr      error
+		wantComplete bool
+		wantUnsynced []string
+	}{
+		{"complete", 200, "application/json; charset=utf-8", map[string]string{"X-Sync-Complete": "true", "X-Sync-Missing": ""}, body, 0, nil, true, nil},
+		{"incomplete", 200, "application/json", map[string]string{"X-Sync-Complete": "false", "X-Sync-Missing": "blue,red"}, body, 0, nil, false, []string{"blue", "red"}},
+		{"header missing", 200, "application/json", nil, body, 0, nil, false, nil},
+		{"cut off", 200, "application/json", map[string]string{"X-Sync-Complete": "true"}, body, len(body) + 10, dashboard.ErrBadGateway, false, nil},
+		{"not an object", 200, "application/json", map[string]string{"X-Sync-Complete": "true"}, `<html>`, 0, dashboard.ErrBadGateway, false, nil},
+		{"empty", 200, "application/json", map[string]string{"X-Sync-Complete": "true"}, ``, 0, dashboard.ErrBadGateway, false, nil},
+		{"HTML", 200, "text/html", map[string]string{"X-Sync-Complete": "true"}, `{}`, 0, dashboard.ErrBadGateway, false, nil},
+		{"rejected", 400, "application/json", nil, `{"error":"cursor: malformed","code":"invalid_request"}`, 0, dashboard.ErrInvalid, false, nil},
+	}
+	c, register := newTestClient(t, Config{Attempts: 1})
+	fake := newFake(t, "fake")
+	register("fake", fake.URL)
+	waitReplicas(t, c, 1)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake.set(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", tt.contentType)
+				for k, v := range tt.header {
+					w.Header().Set(k, v)
+				}
+				if tt.length > 0 {
+					w.Header().Set("Content-Length", strconv.Itoa(tt.length))
+				}
+				w.WriteHeader(tt.status)
+				io.WriteString(w, tt.body)
+			})
+			p, err := c.ResponsesEncoded(t.Context(), dashboard.Query{Limit: 50})
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
+				t.Fatalf("error %v, want %v", err, tt.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			if string(p.Body) != tt.body || p.Complete != tt.wantComplete || !slices.Equal(p.Unsynced, tt.wantUnsynced) {
+				t.Fatalf("got body %q complete %v unsynced %v, want the body sent, %v, %v", p.Body, p.Complete, p.Unsynced, tt.wantComplete, tt.wantUnsynced)
+			}
+		})
+	}
 }
 
 func TestQueryAndStatsOnTheWire(t *testing.T) {

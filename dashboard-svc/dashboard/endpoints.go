@@ -10,6 +10,9 @@ import (
 // middleware on its own.
 type Endpoints struct {
 	Responses endpoint.Endpoint
+	// Encoded is Responses answering with the page as the aggregator
+	// encoded it (EncodedResponse), for the JSON route.
+	Encoded   endpoint.Endpoint
 	Stats     endpoint.Endpoint
 	Providers endpoint.Endpoint
 }
@@ -18,6 +21,7 @@ type Endpoints struct {
 func MakeEndpoints(s Service) Endpoints {
 	return Endpoints{
 		Responses: MakeResponsesEndpoint(s),
+		Encoded:   MakeEncodedEndpoint(s),
 		Stats:     MakeStatsEndpoint(s),
 		Providers: MakeProvidersEndpoint(s),
 	}
@@ -27,6 +31,7 @@ func MakeEndpoints(s Service) Endpoints {
 func (e Endpoints) Wrap(mw func(name string) endpoint.Middleware) Endpoints {
 	return Endpoints{
 		Responses: mw("dashboard.Responses")(e.Responses),
+		Encoded:   mw("dashboard.Responses")(e.Encoded),
 		Stats:     mw("dashboard.Stats")(e.Stats),
 		Providers: mw("dashboard.Providers")(e.Providers),
 	}
@@ -52,6 +57,25 @@ func MakeResponsesEndpoint(s Service) endpoint.Endpoint {
 		req := request.(ResponsesRequest)
 		p, err := s.Responses(ctx, req.Query)
 		return ResponsesResponse{Page: p, Err: err}, nil
+	}
+}
+
+// EncodedResponse carries an encoded page or the business error.
+type EncodedResponse struct {
+	Page EncodedPage
+	Err  error
+}
+
+// Failed implements endpoint.Failer.
+func (r EncodedResponse) Failed() error { return r.Err }
+
+// MakeEncodedEndpoint returns an endpoint that calls s.ResponsesEncoded;
+// its request is a ResponsesRequest.
+func MakeEncodedEndpoint(s Service) endpoint.Endpoint {
+	return func(ctx context.Context, request any) (any, error) {
+		req := request.(ResponsesRequest)
+		p, err := s.ResponsesEncoded(ctx, req.Query)
+		return EncodedResponse{Page: p, Err: err}, nil
 	}
 }
 
@@ -98,5 +122,6 @@ func MakeProvidersEndpoint(s Service) endpoint.Endpoint {
 var (
 	_ endpoint.Failer = ProvidersResponse{}
 	_ endpoint.Failer = ResponsesResponse{}
+	_ endpoint.Failer = EncodedResponse{}
 	_ endpoint.Failer = StatsResponse{}
 )

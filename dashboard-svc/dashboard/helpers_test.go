@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"xii/libs/xiiapi"
+	"xii/libs/xiiapi/xiihttp"
 )
 
 // stubAggregator answers from fixed values and records what it was asked.
@@ -47,6 +49,30 @@ func (s *stubAggregator) Responses(ctx context.Context, q Query) (Page, error) {
 		page = Page{Sync: page.Sync} // the page after the last
 	}
 	return page, err
+}
+
+// ResponsesEncoded answers as the aggregator does: Responses' page in the
+// contract's body, the sync in the headers' terms.
+func (s *stubAggregator) ResponsesEncoded(ctx context.Context, q Query) (EncodedPage, error) {
+	p, err := s.Responses(ctx, q)
+	if err != nil {
+		return EncodedPage{}, err
+	}
+	return encodePage(p), nil
+}
+
+// encodePage is p as the aggregator encodes it.
+func encodePage(p Page) EncodedPage {
+	rep := reportOrEmpty(p.Sync)
+	b, err := json.Marshal(xiiapi.ResponsesBody{Data: xiihttp.OrEmpty(p.Responses), NextCursor: p.NextCursor, Sync: &rep})
+	if err != nil {
+		panic(err)
+	}
+	var unsynced []string
+	if !rep.Complete {
+		unsynced = rep.Incomplete()
+	}
+	return EncodedPage{Body: append(b, '\n'), Complete: rep.Complete, Unsynced: unsynced}
 }
 
 func (s *stubAggregator) Stats(ctx context.Context, q StatsQuery) (Stats, error) {

@@ -35,6 +35,14 @@ func (s loggingService) Responses(ctx context.Context, q Query) (Page, error) {
 	return p, err
 }
 
+func (s loggingService) ResponsesEncoded(ctx context.Context, q Query) (EncodedPage, error) {
+	p, err := s.next.ResponsesEncoded(ctx, q)
+	if err == nil {
+		s.log.AnsweredHeaders(ctx, "responses", p.Complete, p.Unsynced, slog.Int("bytes", len(p.Body)))
+	}
+	return p, err
+}
+
 func (s loggingService) Stats(ctx context.Context, q StatsQuery) (Stats, error) {
 	st, err := s.next.Stats(ctx, q)
 	if err == nil {

@@ -25,6 +25,17 @@ type Page struct {
 	Sync       SyncReport
 }
 
+// EncodedPage is a page of responses as the aggregator encoded it, passed
+// through without decoding: Body is a ResponsesBody in JSON, exactly as the
+// aggregator wrote it. The hop is internal and behind a token, so the bytes
+// are not checked again; what the dashboard needs of the sync, the
+// aggregator's headers say: Complete, and the providers Unsynced.
+type EncodedPage struct {
+	Body     []byte
+	Complete bool
+	Unsynced []string
+}
+
 // Stats are the counts of a StatsQuery: Groups largest first, Total every
 // matching response, read after Sync.
 type Stats struct {

@@ -60,6 +60,9 @@ type Aggregator interface {
 	// Responses syncs every provider within ctx's deadline, then reads
 	// one page. An incomplete sync is reported in Page.Sync, not an error.
 	Responses(ctx context.Context, q Query) (Page, error)
+	// ResponsesEncoded is Responses with the page as the aggregator
+	// encoded it.
+	ResponsesEncoded(ctx context.Context, q Query) (EncodedPage, error)
 	// Stats syncs like Responses, then counts per group.
 	Stats(ctx context.Context, q StatsQuery) (Stats, error)
 	// Providers says what the aggregator knows of every covered provider,
@@ -72,6 +75,9 @@ type Service interface {
 	// Responses returns one fresh page of responses. Errors: ErrInvalid and
 	// those of Aggregator.
 	Responses(ctx context.Context, q Query) (Page, error)
+	// ResponsesEncoded is Responses with the page as the aggregator
+	// encoded it, for answers that pass it on as it is.
+	ResponsesEncoded(ctx context.Context, q Query) (EncodedPage, error)
 	// Stats returns fresh counts per group. Errors: ErrInvalid and those
 	// of Aggregator.
 	Stats(ctx context.Context, q StatsQuery) (Stats, error)
@@ -90,10 +96,8 @@ func NewService(agg Aggregator) Service {
 }
 
 func (s *service) Responses(ctx context.Context, q Query) (Page, error) {
-	if q.Limit == 0 {
-		q.Limit = DefaultLimit
-	}
-	if err := q.Validate(); err != nil {
+	q, err := validQuery(q)
+	if err != nil {
 		return Page{}, err
 	}
 	p, err := s.agg.Responses(ctx, q)
@@ -101,6 +105,26 @@ func (s *service) Responses(ctx context.Context, q Query) (Page, error) {
 		return Page{}, fmt.Errorf("responses: %w", err)
 	}
 	return p, nil
+}
+
+func (s *service) ResponsesEncoded(ctx context.Context, q Query) (EncodedPage, error) {
+	q, err := validQuery(q)
+	if err != nil {
+		return EncodedPage{}, err
+	}
+	p, err := s.agg.ResponsesEncoded(ctx, q)
+	if err != nil {
+		return EncodedPage{}, fmt.Errorf("responses: %w", err)
+	}
+	return p, nil
+}
+
+// validQuery returns q with its default limit, or why it is invalid.
+func validQuery(q Query) (Query, error) {
+	if q.Limit == 0 {
+		q.Limit = DefaultLimit
+	}
+	return q, q.Validate()
 }
 
 func (s *service) Providers(ctx context.Context) (Providers, error) {

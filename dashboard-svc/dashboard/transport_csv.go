@@ -28,7 +28,7 @@ const MaxExportRows = 100_000
 const (
 	// SyncMissingHeader names, comma-separated, the providers the export's
 	// first page could not sync; empty when it was complete.
-	SyncMissingHeader = "X-Sync-Missing"
+	SyncMissingHeader = xiiapi.SyncMissingHeader
 	// ExportTruncatedTrailer is "true" when more rows matched than
 	// MaxExportRows, sent as an HTTP trailer after the last row.
 	ExportTruncatedTrailer = "X-Export-Truncated"
@@ -77,8 +77,7 @@ func (x csvExport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "text/csv; charset=utf-8")
 	h.Set("Content-Disposition", `attachment; filename="responses.csv"`)
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set(SyncCompleteHeader, strconv.FormatBool(page.Sync.Complete))
-	h.Set(SyncMissingHeader, strings.Join(page.Sync.Incomplete(), ","))
+	xiihttp.SetSyncHeaders(h, page.Sync.Complete, page.Sync.Incomplete())
 	h.Set("Trailer", ExportTruncatedTrailer)
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodHead {

@@ -54,7 +54,7 @@ func NewHTTPHandler(e Endpoints, opts HTTPOptions) *http.ServeMux {
 	serverOpts := []kithttp.ServerOption{kithttp.ServerErrorEncoder(encodeError)}
 	dec := decoders{timeouts: opts.Deadlines.timeouts()}
 	handlers := map[string]http.Handler{
-		"/api/v1/responses": kithttp.NewServer(deadline.Endpoint(e.Responses), dec.responses(responsesParams), encodeResponses(encodeError), serverOpts...),
+		"/api/v1/responses": kithttp.NewServer(deadline.Endpoint(e.Encoded), dec.responses(responsesParams), encodeResponses(encodeError), serverOpts...),
 		"/api/v1/stats":     kithttp.NewServer(deadline.Endpoint(e.Stats), dec.stats, encodeStats(encodeError), serverOpts...),
 		"/api/v1/reporter":  kithttp.NewServer(deadline.Endpoint(e.Responses), dec.responses(reporterParams), encodeReporter(encodeError), serverOpts...),
 		"/api/v1/providers": kithttp.NewServer(deadline.Endpoint(e.Providers), dec.providers, encodeProviders(encodeError), serverOpts...),
@@ -155,11 +155,18 @@ func (d decoders) stats(_ context.Context, r *http.Request) (any, error) {
 	return deadline.Request{Request: StatsRequest{Query: q}, Timeout: timeout}, nil
 }
 
+// encodeResponses writes the page as the aggregator encoded it: the
+// contract's ResponsesBody is the same on both hops.
 func encodeResponses(encodeError kithttp.ErrorEncoder) kithttp.EncodeResponseFunc {
-	return xiihttp.EncodeSynced(encodeError, func(resp ResponsesResponse) (SyncReport, any) {
-		p, rep := resp.Page, reportOrEmpty(resp.Page.Sync)
-		return p.Sync, xiiapi.ResponsesBody{Data: xiihttp.OrEmpty(p.Responses), NextCursor: p.NextCursor, Sync: &rep}
-	})
+	return func(ctx context.Context, w http.ResponseWriter, response any) error {
+		resp := response.(EncodedResponse)
+		if resp.Err != nil {
+			encodeError(ctx, resp.Err, w)
+			return nil
+		}
+		xiihttp.SetSyncHeaders(w.Header(), resp.Page.Complete, resp.Page.Unsynced)
+		return httpjson.WriteEncoded(w, http.StatusOK, resp.Page.Body)
+	}
 }
 
 // encodeReporter writes a page as the plain JSON array the first

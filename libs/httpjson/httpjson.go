@@ -3,10 +3,13 @@
 package httpjson
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"sync"
 )
 
 // ErrorBody is the JSON body of every error answer.
@@ -15,14 +18,43 @@ type ErrorBody struct {
 	Code  string `json:"code"`  // a stable machine-readable kind
 }
 
-// Write writes v as a JSON answer with status.
+// Write writes v as a JSON answer with status. The answer is encoded whole
+// before anything is sent, so it goes with its Content-Length (one write,
+// no chunks), and a value that cannot be encoded is an error, not half an
+// answer.
 func Write(w http.ResponseWriter, status int, v any) error {
+	buf := buffers.Get().(*bytes.Buffer)
+	defer putBuffer(buf)
+	buf.Reset()
+	if err := json.NewEncoder(buf).Encode(v); err != nil {
+		return err
+	}
+	return WriteEncoded(w, status, buf.Bytes())
+}
+
+// WriteEncoded writes body, JSON already encoded, as an answer with status
+// and the headers Write sends.
+func WriteEncoded(w http.ResponseWriter, status int, body []byte) error {
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	return json.NewEncoder(w).Encode(v)
+	_, err := w.Write(body)
+	return err
+}
+
+// buffers hold answers while they are encoded.
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooled keeps a rare huge answer's buffer from staying in the pool.
+const maxPooled = 1 << 20
+
+func putBuffer(b *bytes.Buffer) {
+	if b.Cap() <= maxPooled {
+		buffers.Put(b)
+	}
 }
 
 // Error writes an error answer.

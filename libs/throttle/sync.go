@@ -25,10 +25,22 @@ func NewSyncLog(logger *slog.Logger, every time.Duration) *SyncLog {
 
 // Answered logs one answer of kind op read after rep, with attrs.
 func (l *SyncLog) Answered(ctx context.Context, op string, rep xiiapi.SyncReport, attrs ...slog.Attr) {
-	attrs = append(attrs, slog.String("op", op), slog.Bool("complete", rep.Complete))
-	level := slog.LevelDebug
+	var unsynced []string
 	if !rep.Complete {
-		unsynced := rep.Incomplete()
+		unsynced = rep.Incomplete()
+	}
+	l.AnsweredHeaders(ctx, op, rep.Complete, unsynced, attrs...)
+}
+
+// AnsweredHeaders logs one answer of kind op whose sync is known only as
+// its headers say it: complete, or not with the providers unsynced.
+func (l *SyncLog) AnsweredHeaders(ctx context.Context, op string, complete bool, unsynced []string, attrs ...slog.Attr) {
+	level := slog.LevelDebug
+	if complete && !l.logger.Enabled(ctx, level) {
+		return
+	}
+	attrs = append(attrs, slog.String("op", op), slog.Bool("complete", complete))
+	if !complete {
 		attrs = append(attrs, slog.Any("unsynced_providers", unsynced))
 		if ok, held := l.incomplete.Allow(strings.Join(unsynced, ","), time.Now()); ok {
 			level = slog.LevelWarn

@@ -27,6 +27,10 @@ const (
 	// SyncCompleteHeader carries SyncReport.Complete on every answer of a
 	// sync-backed route ("true" or "false"); an error answer says "false".
 	SyncCompleteHeader = "X-Sync-Complete"
+	// SyncMissingHeader names, comma-separated, the providers that are
+	// not ok (SyncReport.Incomplete) on every answer of a sync-backed
+	// route; it is empty when the answer is complete.
+	SyncMissingHeader = "X-Sync-Missing"
 	// RequestTimeoutHeader asks for a deadline, as a Go duration ("1500ms").
 	RequestTimeoutHeader = "Request-Timeout"
 )

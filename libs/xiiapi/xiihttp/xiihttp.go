@@ -76,10 +76,22 @@ func ReadQuery(r *http.Request, known []string, b xiiapi.Timeouts) (url.Values, 
 }
 
 // WriteSynced writes body as a 200 answer, with rep's completeness in the
-// SyncCompleteHeader.
+// SyncCompleteHeader and the providers that are not ok in the
+// SyncMissingHeader.
 func WriteSynced(w http.ResponseWriter, rep xiiapi.SyncReport, body any) error {
-	w.Header().Set(xiiapi.SyncCompleteHeader, strconv.FormatBool(rep.Complete))
+	var missing []string
+	if !rep.Complete {
+		missing = rep.Incomplete()
+	}
+	SetSyncHeaders(w.Header(), rep.Complete, missing)
 	return httpjson.Write(w, http.StatusOK, body)
+}
+
+// SetSyncHeaders sets the SyncCompleteHeader and the SyncMissingHeader,
+// which names the providers in missing (empty when complete).
+func SetSyncHeaders(h http.Header, complete bool, missing []string) {
+	h.Set(xiiapi.SyncCompleteHeader, strconv.FormatBool(complete))
+	h.Set(xiiapi.SyncMissingHeader, strings.Join(missing, ","))
 }
 
 // StatusOf maps the errors both APIs answer alike to a status and an error
