@@ -31,13 +31,36 @@ func (s *System) common(service string) []string {
 
 func (s *System) surveySpec(name string) launch.Spec {
 	port := map[string]int{"blue": s.cfg.Ports.Blue, "red": s.cfg.Ports.Red}[name]
+	return s.survey(name, "127.0.0.1:"+strconv.Itoa(port), "", s.cfg.DatabaseURL(name))
+}
+
+// SurveySpec returns the Spec of one more survey-svc instance, beyond blue
+// and red, registered in this system's etcd under name: it listens on
+// listen (host:port), stores into the database at postgresURL and, when
+// advertise is not empty, tells the aggregator to reach it there instead
+// (a proxy in front of it, say). Config.Env[name] is added to its
+// environment and its output goes to Config.Log. Start it with
+// launch.Start and stop it before the system.
+func (s *System) SurveySpec(name, listen, advertise, postgresURL string) launch.Spec {
+	spec := s.survey(name, listen, advertise, postgresURL)
+	spec.Name = name
+	spec.Log = s.cfg.Log
+	spec.Env = append(spec.Env, s.cfg.Env[name]...)
+	return spec
+}
+
+func (s *System) survey(name, listen, advertise, postgresURL string) launch.Spec {
+	env := append(s.common("survey-svc"),
+		"XII_NAME="+name,
+		"XII_LISTEN_ADDR="+listen,
+		"XII_POSTGRES_URL="+postgresURL)
+	if advertise != "" {
+		env = append(env, "XII_ADVERTISE_URL="+advertise)
+	}
 	return launch.Spec{
-		Path: filepath.Join(s.cfg.Bin, "survey-svc"),
-		Env: append(s.common("survey-svc"),
-			"XII_NAME="+name,
-			"XII_LISTEN_ADDR=127.0.0.1:"+strconv.Itoa(port),
-			"XII_POSTGRES_URL="+s.cfg.DatabaseURL(name)),
-		ReadyURL: s.URL(name) + "/readyz",
+		Path:     filepath.Join(s.cfg.Bin, "survey-svc"),
+		Env:      env,
+		ReadyURL: "http://" + listen + "/readyz",
 	}
 }
 

@@ -52,31 +52,37 @@ func (e *statusError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.code,
 // send sends a request with an optional JSON body, reads the whole answer
 // and returns its header; an answer outside 2xx is a *statusError.
 func send(ctx context.Context, c *http.Client, method, url string, body []byte) (http.Header, error) {
+	h, _, err := sendRead(ctx, c, method, url, body)
+	return h, err
+}
+
+// sendRead is send that also returns the answer's body.
+func sendRead(ctx context.Context, c *http.Client, method, url string, body []byte) (http.Header, []byte, error) {
 	var r io.Reader
 	if body != nil {
 		r = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, url, r)
 	if err != nil {
-		return nil, fmt.Errorf("new request: %w", err)
+		return nil, nil, fmt.Errorf("new request: %w", err)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
 	if err != nil {
-		return nil, fmt.Errorf("read answer: %w", err)
+		return nil, nil, fmt.Errorf("read answer: %w", err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		if len(b) > 200 {
 			b = b[:200]
 		}
-		return nil, &statusError{resp.StatusCode, string(b)}
+		return nil, nil, &statusError{resp.StatusCode, string(b)}
 	}
-	return resp.Header, nil
+	return resp.Header, b, nil
 }

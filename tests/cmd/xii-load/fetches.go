@@ -107,12 +107,15 @@ func cmdFetches(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return nil
 }
 
-// writer posts responses at a steady rate, round robin over providers.
+// writer posts responses at a steady rate, round robin over providers:
+// from sp, or, when fresh is set, responses the fresh check can look for,
+// each acknowledged one recorded there.
 type writer struct {
 	client     *http.Client
 	timeout    time.Duration
 	rate       float64
 	sp         *spread
+	fresh      *freshness
 	ok, failed atomic.Int64
 }
 
@@ -128,9 +131,18 @@ func (w *writer) run(ctx context.Context, providers []string) {
 			return
 		case <-t.C:
 		}
+		var body []byte
+		if w.fresh != nil {
+			body = w.fresh.body()
+		} else {
+			body = w.sp.body()
+		}
 		rctx, cancel := context.WithTimeout(ctx, w.timeout)
-		_, err := send(rctx, w.client, "POST", strings.TrimRight(providers[i%len(providers)], "/")+"/api/v1/responses", w.sp.body())
+		_, answer, err := sendRead(rctx, w.client, "POST", strings.TrimRight(providers[i%len(providers)], "/")+"/api/v1/responses", body)
 		cancel()
+		if err == nil && w.fresh != nil {
+			err = w.fresh.acked(answer)
+		}
 		switch {
 		case err == nil:
 			w.ok.Add(1)

@@ -3,6 +3,7 @@
 // percentiles, errors, provider fetches per dashboard request).
 //
 //	xii-load up      -coalesce=false            a system on free ports, fresh databases
+//	xii-load up      -delayed-provider 20ms     and a third provider, green, 20ms away
 //	xii-load seed    -url http://127.0.0.1:1101 -n 300
 //	xii-load post    -url http://127.0.0.1:1101 -c 32 -d 10s
 //	xii-load query   -url 'http://127.0.0.1:1100/api/v1/responses?device=iOS&location=Germany&limit=50' -c 50 -d 10s
@@ -10,6 +11,9 @@
 //	xii-load fetches -dashboard URL -providers BLUE,RED -c 1,10,100,500 -d 10s
 //	xii-load insert  -c 32 -d 10s               plain INSERTs, the database's own ceiling
 //	xii-load open    -rates 250,500 -d 10s -pids $XII_PIDS   open loop at fixed rates
+//	xii-load open    -rates 100,400 -pids $XII_PIDS -pid-names $XII_PID_NAMES -providers $XII_BLUE,$XII_RED
+//	                 -aggregator $XII_AGGREGATOR -round-url $XII_AGGREGATOR/api/v1/sync
+//	                                            and per round, fresh answers, fetches, CPU by process
 //
 // Every request has a timeout and every run a duration or count bound. On a
 // shared machine compare targets within one run (query with several -url),
@@ -40,7 +44,7 @@ var commands = []command{
 	{"query", "send one request (GET by default) at concurrency c", cmdQuery},
 	{"fetches", "provider fetches per dashboard request at several concurrencies", cmdFetches},
 	{"insert", "plain INSERTs into PostgreSQL at concurrency c", cmdInsert},
-	{"open", "open-loop GETs at fixed rates: latency, 503/504, answers in time, CPU per answer", cmdOpen},
+	{"open", "open-loop GETs at fixed rates: latency, per sync round, 503/504, stale answers, fetches, CPU per answer", cmdOpen},
 }
 
 func main() {

@@ -70,3 +70,37 @@ func TestParseMachine(t *testing.T) {
 		t.Fatalf("busy = %s, want 67%%", got)
 	}
 }
+
+func TestClosedLoopSendsOneAtATime(t *testing.T) {
+	var inFlight, most, calls atomic.Int64
+	o := closedLoop(t.Context(), 20*time.Millisecond, func(context.Context) (int, bool, error) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		if n > most.Load() {
+			most.Store(n)
+		}
+		if calls.Add(1)%2 == 0 {
+			return http.StatusGatewayTimeout, false, nil
+		}
+		return http.StatusOK, true, nil
+	})
+	if most.Load() != 1 || o.sent != int(calls.Load()) || o.sent < 2 {
+		t.Fatalf("at most %d at once, sent %d, calls %d; want one at a time, every call counted", most.Load(), o.sent, calls.Load())
+	}
+	if len(o.lat)+o.status[http.StatusGatewayTimeout] != o.sent || o.complete != len(o.lat) || o.elapsed < 20*time.Millisecond {
+		t.Fatalf("200 %d, 504 %d, complete %d, elapsed %s", len(o.lat), o.status[504], o.complete, o.elapsed)
+	}
+}
+
+func TestPidLabels(t *testing.T) {
+	got, err := pidLabels([]int{3, 4}, "harness, dashboard")
+	if err != nil || len(got) != 2 || got[0] != "harness" || got[1] != "dashboard" {
+		t.Fatalf("pidLabels = %q, %v", got, err)
+	}
+	if got, _ := pidLabels([]int{3}, ""); len(got) != 1 || got[0] != "pid 3" {
+		t.Fatalf("unnamed: %q", got)
+	}
+	if _, err := pidLabels([]int{3, 4}, "harness"); err == nil {
+		t.Fatal("one name for two pids accepted")
+	}
+}

@@ -11,22 +11,20 @@ import (
 // Linux architecture Go runs on.
 const clockTicks = 100
 
-// cpuSeconds sums the user and system CPU time the processes have used,
+// cpuEach returns the user and system CPU time each process has used,
 // from /proc/<pid>/stat.
-func cpuSeconds(pids []int) (float64, error) {
-	total := 0.0
-	for _, pid := range pids {
+func cpuEach(pids []int) ([]float64, error) {
+	out := make([]float64, len(pids))
+	for i, pid := range pids {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 		if err != nil {
-			return 0, fmt.Errorf("cpu of process %d: %w", pid, err)
+			return nil, fmt.Errorf("cpu of process %d: %w", pid, err)
 		}
-		s, err := parseStat(string(b))
-		if err != nil {
-			return 0, fmt.Errorf("cpu of process %d: %w", pid, err)
+		if out[i], err = parseStat(string(b)); err != nil {
+			return nil, fmt.Errorf("cpu of process %d: %w", pid, err)
 		}
-		total += s
 	}
-	return total, nil
+	return out, nil
 }
 
 // parseStat returns utime + stime of a /proc/<pid>/stat line, in seconds.

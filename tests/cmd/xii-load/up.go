@@ -23,7 +23,9 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	fs := newFlagSet("up", "Start a whole system (embedded etcd, optionally Jaeger, survey-svc blue and red,\n"+
 		"aggregator, dashboard) from built binaries on free ports, with fresh databases that are\n"+
 		"dropped when it stops. Prints the URLs as shell assignments (XII_DASHBOARD=..., last\n"+
-		"XII_READY=1), then runs until interrupted or until -for has passed.", stderr)
+		"XII_READY=1), then runs until interrupted or until -for has passed. With -delayed-provider\n"+
+		"a third survey-svc, green, runs behind an in-process proxy that delays every request the\n"+
+		"aggregator sends it (XII_GREEN is green itself, for writes).", stderr)
 	cfg := system.Config{Log: io.Discard, Env: map[string][]string{}}
 	root := fs.String("root", ".", "the repository root")
 	bin := fs.String("bin", "bin", "the service binaries (make build), relative to -root")
@@ -32,10 +34,11 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	coalesce := fs.Bool("coalesce", true, "let the aggregator share sync rounds (false sets XII_COALESCE=false: a round per request)")
 	lifetime := fs.Duration("for", 30*time.Minute, "stop after this long")
 	logFile := fs.String("log", "", "append the services' output to this file (empty: discard it)")
-	fs.Func("env", "service=NAME=VALUE: an environment variable for one service (blue, red, aggregator, dashboard); repeatable",
+	delay := fs.Duration("delayed-provider", 0, "start a third survey-svc, green, that the aggregator reaches through a proxy delaying each request this long (0: none)")
+	fs.Func("env", "service=NAME=VALUE: an environment variable for one service (blue, red, green, aggregator, dashboard); repeatable",
 		func(s string) error {
 			svc, kv, ok := strings.Cut(s, "=")
-			if !ok || !strings.Contains(kv, "=") || !slices.Contains([]string{"blue", "red", "aggregator", "dashboard"}, svc) {
+			if !ok || !strings.Contains(kv, "=") || !slices.Contains([]string{"blue", "red", delayedName, "aggregator", "dashboard"}, svc) {
 				return fmt.Errorf("%q: want service=NAME=VALUE", s)
 			}
 			cfg.Env[svc] = append(cfg.Env[svc], kv)
@@ -47,6 +50,9 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	cfg.Bin = filepath.Join(*root, *bin)
 	if *lifetime <= 0 {
 		return errors.New("-for: must be positive")
+	}
+	if *delay < 0 {
+		return errors.New("-delayed-provider: must not be negative")
 	}
 	if !*coalesce {
 		cfg.Env["aggregator"] = append(cfg.Env["aggregator"], "XII_COALESCE=false")
@@ -91,6 +97,13 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 		return err
 	}
 	defer func() { err = errors.Join(err, sys.Stop()) }()
+	var green *delayed
+	if *delay > 0 {
+		if green, err = startDelayed(ctx, sys, s, *delay); err != nil {
+			return err
+		}
+		defer func() { err = errors.Join(err, green.stop()) }()
+	}
 	// One write, ending with XII_READY=1, so a script can wait for that line.
 	vars := fmt.Sprintf("XII_DASHBOARD=%s\nXII_BLUE=%s\nXII_RED=%s\nXII_AGGREGATOR=%s\nXII_ETCD=%s\n",
 		sys.URL("dashboard"), sys.URL("blue"), sys.URL("red"), sys.URL("aggregator"), sys.EtcdEndpoint())
@@ -99,15 +112,20 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	}
 	// The processes whose CPU is the system's: the services, and this one,
 	// which runs the embedded etcd.
-	pids := []string{strconv.Itoa(os.Getpid())}
+	// This one also runs green's delay proxy.
+	pids, names := []string{strconv.Itoa(os.Getpid())}, []string{"harness"}
 	for _, name := range []string{"dashboard", "aggregator", "blue", "red"} {
-		pids = append(pids, strconv.Itoa(sys.Process(name).Pid()))
+		pids, names = append(pids, strconv.Itoa(sys.Process(name).Pid())), append(names, name)
 	}
-	vars += "XII_PIDS=" + strings.Join(pids, ",") + "\n"
+	if green != nil {
+		vars += fmt.Sprintf("XII_GREEN=%s\nXII_GREEN_PROXY=%s\nXII_GREEN_DB='%s'\n", green.url, green.proxy.url, green.db)
+		pids, names = append(pids, strconv.Itoa(green.proc.Pid())), append(names, delayedName)
+	}
+	vars += "XII_PIDS=" + strings.Join(pids, ",") + "\nXII_PID_NAMES=" + strings.Join(names, ",") + "\n"
 	vars += fmt.Sprintf("XII_BLUE_DB='%s'\nXII_RED_DB='%s'\nXII_AGGREGATE_DB='%s'\nXII_READY=1\n", dbs["blue"], dbs["red"], dbs["aggregate"])
 	fmt.Fprint(stdout, vars)
-	fmt.Fprintf(stderr, "xii-load up: started in %s (coalesce=%v, jaeger=%v); stops in %s or on interrupt\n",
-		time.Since(start).Round(10*time.Millisecond), *coalesce, *jaeger, *lifetime)
+	fmt.Fprintf(stderr, "xii-load up: started in %s (coalesce=%v, jaeger=%v, delayed provider %v); stops in %s or on interrupt\n",
+		time.Since(start).Round(10*time.Millisecond), *coalesce, *jaeger, *delay, *lifetime)
 	if err := sleep(ctx, *lifetime); err != nil {
 		fmt.Fprintln(stderr, "xii-load up: stopping")
 	}
