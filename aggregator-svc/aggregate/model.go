@@ -61,6 +61,8 @@ type Query struct {
 type ResultPage struct {
 	Responses []Response
 	Next      *Key
+	// shared is set on a page a PageCache keeps, which many answers read.
+	shared *sharedPage
 }
 
 // Validate checks the limit and the filter. Errors wrap ErrInvalid.

@@ -1,7 +1,9 @@
 package aggregate
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -117,15 +119,53 @@ func ParseQuery(v url.Values) (Query, error) {
 	return q, nil
 }
 
+// encodeQuery writes a page as the contract's ResponsesBody. The page's
+// fields are encoded once for every answer sharing a kept page (see
+// PageCache); only the sync report is each answer's own.
 func encodeQuery(encodeError kithttp.ErrorEncoder) kithttp.EncodeResponseFunc {
-	return xiihttp.EncodeSynced(encodeError, func(resp QueryResponse) (SyncReport, any) {
-		r := resp.Result
-		body := xiiapi.ResponsesBody{Data: xiihttp.OrEmpty(r.Page.Responses), Sync: &r.Sync}
-		if r.Page.Next != nil {
-			body.NextCursor = r.Page.Next.String()
+	return func(ctx context.Context, w http.ResponseWriter, response any) error {
+		resp := response.(QueryResponse)
+		if resp.Err != nil {
+			encodeError(ctx, resp.Err, w)
+			return nil
 		}
-		return r.Sync, body
-	})
+		r := resp.Result
+		fields, err := r.Page.encodeOnce(encodePageFields)
+		if err != nil {
+			return err
+		}
+		rep, err := json.Marshal(r.Sync)
+		if err != nil {
+			return err
+		}
+		body := make([]byte, 0, len(fields)+len(rep)+len(`,"sync":}`)+1)
+		body = append(append(append(append(body, fields...), `,"sync":`...), rep...), "}\n"...)
+		var missing []string
+		if !r.Sync.Complete {
+			missing = r.Sync.Incomplete()
+		}
+		xiihttp.SetSyncHeaders(w.Header(), r.Sync.Complete, missing)
+		return httpjson.WriteEncoded(w, http.StatusOK, body)
+	}
+}
+
+// encodePageFields encodes a ResponsesBody's fields before its sync: the
+// object's opening, data and next_cursor, without its closing brace.
+func encodePageFields(p ResultPage) ([]byte, error) {
+	var next string
+	if p.Next != nil {
+		next = p.Next.String()
+	}
+	b, err := json.Marshal(xiiapi.ResponsesBody{Data: xiihttp.OrEmpty(p.Responses), NextCursor: next})
+	if err != nil {
+		return nil, err
+	}
+	// b ends with the sync left out; it follows in its place.
+	const noSync = `,"sync":null}`
+	if !bytes.HasSuffix(b, []byte(noSync)) {
+		return nil, errors.New("encode page: the body does not end with its sync")
+	}
+	return b[:len(b)-len(noSync)], nil
 }
 
 func encodeStats(encodeError kithttp.ErrorEncoder) kithttp.EncodeResponseFunc {

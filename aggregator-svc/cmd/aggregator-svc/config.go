@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"xii/aggregator-svc/aggregate"
 	"xii/aggregator-svc/provider"
 	"xii/libs/deadline"
 	"xii/libs/discovery"
@@ -41,6 +42,7 @@ type config struct {
 	MaxInFlight     int
 	PprofAddr       string
 	ReadReserve     time.Duration
+	PageCacheBytes  int
 	InternalToken   string
 	LogLevel        slog.Level
 }
@@ -59,6 +61,7 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 	maxPage := fs.Int64("max-page-bytes", 32<<20, "largest provider page accepted, in bytes")
 	ttl := fs.Duration("register-ttl", 10*time.Second, "etcd lease TTL of the registration")
 	reserve := fs.Duration("read-reserve", deadline.DefaultReserve, "least time a request's sync leaves for the read after it; more when reads took longer lately")
+	pageCache := fs.Int("page-cache-bytes", aggregate.DefaultPageCacheBytes, "most bytes of pages kept to answer again while no response changed; 0: keep none")
 	internal := fs.String("internal-token", "", "bearer token the API requires of its caller, the dashboard; empty: none (local runs only)")
 	common, err := envflag.ParseService(fs, args, lookup)
 	if err != nil {
@@ -67,7 +70,7 @@ func parseConfig(args []string, lookup func(string) (string, bool), stderr io.Wr
 	c := config{
 		ID: *id, ListenAddr: *listen, AdvertiseURL: *advertise, PostgresURL: *pg,
 		Coalesce: *coalesce, MaxPageBytes: *maxPage, RegisterTTL: *ttl, ShutdownTimeout: common.ShutdownTimeout, MaxConns: common.MaxConns,
-		MaxInFlight: common.MaxInFlight, PprofAddr: common.PprofAddr, ReadReserve: *reserve, InternalToken: *internal,
+		MaxInFlight: common.MaxInFlight, PprofAddr: common.PprofAddr, ReadReserve: *reserve, PageCacheBytes: *pageCache, InternalToken: *internal,
 	}
 	c.EtcdEndpoints = envflag.List(*etcd)
 	if c.EtcdAuth, err = etcdAuth(); err != nil {
@@ -139,6 +142,9 @@ func (c *config) fill() error {
 	if err := deadline.ValidateReserve(c.ReadReserve); err != nil {
 		return fmt.Errorf("read-reserve: %w", err)
 	}
+	if c.PageCacheBytes < 0 || c.PageCacheBytes > 1<<30 {
+		return errors.New("page-cache-bytes: must be between 0 and 1GiB")
+	}
 	if c.ShutdownTimeout <= 0 || c.ShutdownTimeout > 10*time.Minute {
 		return errors.New("shutdown-timeout: must be between 0 and 10m")
 	}
@@ -180,6 +186,7 @@ func (c config) LogValue() slog.Value {
 		slog.Int("max_in_flight", c.MaxInFlight),
 		slog.String("pprof_addr", c.PprofAddr),
 		slog.Duration("read_reserve", c.ReadReserve),
+		slog.Int("page_cache_bytes", c.PageCacheBytes),
 		slog.Any("etcd_auth", c.EtcdAuth),
 		slog.Bool("internal_token", c.InternalToken != ""),
 		slog.String("log_level", c.LogLevel.String()),

@@ -39,6 +39,8 @@ func TestParseConfig(t *testing.T) {
 		{"read reserve", nil, map[string]string{"XII_READ_RESERVE": "120ms", "XII_MAX_IN_FLIGHT": "0"},
 			func(c config) bool { return c.ReadReserve == 120*time.Millisecond && c.MaxInFlight == 0 }, ""},
 		{"bad read reserve", []string{"-read-reserve=1ms"}, nil, nil, "read-reserve"},
+		{"page cache off", nil, map[string]string{"XII_PAGE_CACHE_BYTES": "0"}, func(c config) bool { return c.PageCacheBytes == 0 }, ""},
+		{"bad page cache", []string{"-page-cache-bytes=-1"}, nil, nil, "page-cache-bytes"},
 		{"pprof on all interfaces", []string{"-pprof-addr=:6060"}, nil, nil, "pprof-addr"},
 	}
 	for _, tt := range tests {

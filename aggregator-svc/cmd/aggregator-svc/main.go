@@ -180,7 +180,15 @@ func wire(ctx context.Context, cfg config, logger *slog.Logger, tel *observabili
 	}
 
 	rejected := &watch.Rejected{}
-	var svc aggregate.Service = aggregate.NewService(syn, store, operations{syncer: syn, live: live, rejected: rejected},
+	var reader aggregate.Reader = store
+	if cfg.PageCacheBytes > 0 {
+		cache := aggregate.NewPageCache(store, aggregate.DefaultPageCacheEntries, cfg.PageCacheBytes)
+		if err := countPageCache(tel.MeterProvider, cache); err != nil {
+			return nil, err
+		}
+		reader = cache
+	}
+	var svc aggregate.Service = aggregate.NewService(syn, reader, operations{syncer: syn, live: live, rejected: rejected},
 		aggregate.WithReadReserve(deadline.NewReserve(cfg.ReadReserve)))
 	svc = aggregate.LoggingMiddleware(logger)(svc)
 	endpoints := aggregate.MakeEndpoints(svc).Wrap(observability.EndpointSpan)

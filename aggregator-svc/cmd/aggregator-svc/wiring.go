@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"golang.org/x/time/rate"
 
@@ -159,4 +161,22 @@ func masked(raw string) string {
 		u.RawQuery = q.Encode()
 	}
 	return u.Redacted()
+}
+
+// countPageCache exports the page cache's reads as
+// xii_page_cache_reads_total{result="hit"|"miss"}.
+func countPageCache(mp metric.MeterProvider, c *aggregate.PageCache) error {
+	hit, miss := metric.WithAttributes(attribute.String("result", "hit")), metric.WithAttributes(attribute.String("result", "miss"))
+	_, err := mp.Meter("xii/aggregator-svc/aggregate").Int64ObservableCounter("xii.page_cache.reads",
+		metric.WithDescription("Page reads answered from a page kept since no response changed (hit), or read from the aggregate (miss)."),
+		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
+			hits, misses := c.Counts()
+			o.Observe(int64(hits), hit)
+			o.Observe(int64(misses), miss)
+			return nil
+		}))
+	if err != nil {
+		return fmt.Errorf("page cache metrics: %w", err)
+	}
+	return nil
 }
