@@ -102,6 +102,11 @@ func Open(ctx context.Context, dsn string, migrations fs.FS, opts ...Option) (*s
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: parse dsn: %w", redactURLError(err))
 	}
+	// A statement with parameters goes in one round trip (parse, bind and
+	// execute sent at once) instead of two (prepare, then execute). The
+	// price: a []byte parameter is sent in binary form, so stores pass JSON
+	// for jsonb columns as text.
+	pqcfg.BinaryParameters = true
 
 	db, c := openDB(pqcfg, cfg)
 	fail := func(err error) (*sql.DB, error) {

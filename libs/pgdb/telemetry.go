@@ -49,8 +49,9 @@ func (c *connector) Close() error {
 // otelOptions makes client spans named after the statement's kind (SELECT,
 // INSERT, ...) with the query text, which is safe to record because every
 // value is a parameter; parameters themselves are never recorded. Pings
-// (readiness probes), session resets and the per-row calls of a COPY are not
-// traced: a COPY is one span for its setup and one for its final flush.
+// (readiness probes), session resets, the iteration over a read's rows and
+// the per-row calls of a COPY are not traced: a COPY is one span for its
+// setup and one for its final flush.
 func otelOptions(pqcfg pq.Config, cfg config) []otelsql.Option {
 	opts := []otelsql.Option{
 		otelsql.WithAttributes(
@@ -73,6 +74,10 @@ func otelOptions(pqcfg pq.Config, cfg config) []otelsql.Option {
 		}),
 		otelsql.WithSpanOptions(otelsql.SpanOptions{
 			OmitConnResetSession: true,
+			// A read is one span, the statement's until its first answer;
+			// reading its rows is the caller's span's time. A span per
+			// read's rows cost as much to export as the read itself.
+			OmitRows: true,
 			DisableErrSkip:       true,
 			SpanFilter: func(_ context.Context, method otelsql.Method, query string, args []driver.NamedValue) bool {
 				return !(method == otelsql.MethodStmtExec && len(args) > 0 && statementKind(query) == "COPY")
