@@ -43,6 +43,7 @@ const (
 // out is shared: callers must not change it.
 type PageCache struct {
 	VersionedReader
+	version              sharedVersion
 	maxEntries, maxBytes int
 	hits, misses         atomic.Uint64
 
@@ -67,14 +68,17 @@ func NewPageCache(r VersionedReader, maxEntries, maxBytes int) *PageCache {
 	if maxBytes <= 0 {
 		maxBytes = DefaultPageCacheBytes
 	}
-	return &PageCache{VersionedReader: r, maxEntries: maxEntries, maxBytes: maxBytes, entries: map[string]*list.Element{}}
+	return &PageCache{VersionedReader: r, version: sharedVersion{read: r.ResponsesVersion},
+		maxEntries: maxEntries, maxBytes: maxBytes, entries: map[string]*list.Element{}}
 }
 
 // Query returns the kept page of q if no response changed since it was
 // read, else reads it and keeps it. When the version cannot be read, it
-// reads the page as Reader does, keeping nothing.
+// reads the page as Reader does, keeping nothing. The version is read
+// once for the queries that arrive together (the waiters of the same
+// rounds wake together), by a read that started after each of them came.
 func (c *PageCache) Query(ctx context.Context, q Query) (ResultPage, error) {
-	version, err := c.ResponsesVersion(ctx)
+	version, err := c.version.get(ctx)
 	if err != nil {
 		return c.VersionedReader.Query(ctx, q)
 	}

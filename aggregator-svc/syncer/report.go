@@ -78,8 +78,10 @@ func reason(err error) string {
 	return "internal error"
 }
 
+// attrs are the provider's metric attributes, made once: every request's
+// wait is counted with them, and building a set hashes it.
 func (p *providerSync) attrs() metric.MeasurementOption {
-	return metric.WithAttributes(attribute.String("provider", p.src.Name))
+	return p.measured
 }
 
 func (p *providerSync) spanAttrs() []attribute.KeyValue {

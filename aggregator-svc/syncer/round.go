@@ -7,6 +7,8 @@ import (
 
 	"github.com/go-kit/kit/endpoint"
 	"github.com/sony/gobreaker"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
 	"xii/aggregator-svc/aggregate"
@@ -18,6 +20,8 @@ type providerSync struct {
 	src     Source
 	breaker *gobreaker.CircuitBreaker
 	fetch   endpoint.Endpoint // the provider's Fetch behind the breaker
+	// measured holds the provider's metric attributes (see attrs).
+	measured metric.MeasurementOption
 	// applying holds a token while one of the provider's rounds applies a
 	// page: rounds take turns in process, not on the cursor row's lock.
 	applying chan struct{}
@@ -60,7 +64,8 @@ type roundStart struct {
 }
 
 func newProviderSync(s *Syncer, src Source) *providerSync {
-	p := &providerSync{s: s, src: src, applying: make(chan struct{}, 1)}
+	p := &providerSync{s: s, src: src, applying: make(chan struct{}, 1),
+		measured: metric.WithAttributeSet(attribute.NewSet(attribute.String("provider", src.Name)))}
 	p.breaker, p.fetch = newBreaker(s, src)
 	return p
 }
