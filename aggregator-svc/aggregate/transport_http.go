@@ -134,6 +134,9 @@ func encodeQuery(encodeError kithttp.ErrorEncoder) kithttp.EncodeResponseFunc {
 		if err != nil {
 			return err
 		}
+		if r.Sync.Providers == nil {
+			r.Sync.Providers = map[string]ProviderSync{} // an object, never null: the dashboard passes it on
+		}
 		rep, err := json.Marshal(r.Sync)
 		if err != nil {
 			return err
