@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -151,4 +152,41 @@ func nextCursor(p ResultPage) string {
 		return ""
 	}
 	return p.Next.String()
+}
+
+// TestCacheKeyNamesEveryField: two queries that differ in any field of
+// the filter, the limit or the cursor are kept apart. A field added to
+// Filter that the key left out would answer one filter with another's page.
+func TestCacheKeyNamesEveryField(t *testing.T) {
+	base := Query{Limit: 10}
+	seen := map[string]string{cacheKey(base): "zero"}
+	ft := reflect.TypeFor[Filter]()
+	for i := range ft.NumField() {
+		q := base
+		f := reflect.ValueOf(&q.Filter).Elem().Field(i)
+		switch f.Kind() {
+		case reflect.String:
+			f.SetString("x")
+		case reflect.Struct: // time.Time
+			f.Set(reflect.ValueOf(time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)))
+		default:
+			t.Fatalf("Filter.%s: a %s; teach this test (and cacheKey) about it", ft.Field(i).Name, f.Kind())
+		}
+		k := cacheKey(q)
+		if other, ok := seen[k]; ok {
+			t.Fatalf("Filter.%s set gives the key of %s: %q", ft.Field(i).Name, other, k)
+		}
+		seen[k] = ft.Field(i).Name
+	}
+	for name, q := range map[string]Query{
+		"limit":  {Limit: 11},
+		"cursor": {Limit: 10, After: &Key{CreatedAt: time.Unix(1, 0).UTC(), Provider: "p", ProviderID: "1"}},
+		"since a nanosecond later": {Limit: 10, Filter: Filter{Since: time.Date(2026, 1, 2, 3, 4, 5, 7, time.UTC)}},
+	} {
+		k := cacheKey(q)
+		if other, ok := seen[k]; ok {
+			t.Fatalf("%s gives the key of %s: %q", name, other, k)
+		}
+		seen[k] = name
+	}
 }
