@@ -179,8 +179,8 @@ func TestCacheKeyNamesEveryField(t *testing.T) {
 		seen[k] = ft.Field(i).Name
 	}
 	for name, q := range map[string]Query{
-		"limit":  {Limit: 11},
-		"cursor": {Limit: 10, After: &Key{CreatedAt: time.Unix(1, 0).UTC(), Provider: "p", ProviderID: "1"}},
+		"limit":                    {Limit: 11},
+		"cursor":                   {Limit: 10, After: &Key{CreatedAt: time.Unix(1, 0).UTC(), Provider: "p", ProviderID: "1"}},
 		"since a nanosecond later": {Limit: 10, Filter: Filter{Since: time.Date(2026, 1, 2, 3, 4, 5, 7, time.UTC)}},
 	} {
 		k := cacheKey(q)
