@@ -77,8 +77,8 @@ func otelOptions(pqcfg pq.Config, cfg config) []otelsql.Option {
 			// A read is one span, the statement's until its first answer;
 			// reading its rows is the caller's span's time. A span per
 			// read's rows cost as much to export as the read itself.
-			OmitRows: true,
-			DisableErrSkip:       true,
+			OmitRows:       true,
+			DisableErrSkip: true,
 			SpanFilter: func(_ context.Context, method otelsql.Method, query string, args []driver.NamedValue) bool {
 				return !(method == otelsql.MethodStmtExec && len(args) > 0 && statementKind(query) == "COPY")
 			},
