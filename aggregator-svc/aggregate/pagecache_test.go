@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"xii/libs/xiiapi"
+	"xii/libs/xiiapi/xiihttp"
 )
 
 // versionedReader is a fakeReader with a version the test sets, counting
@@ -123,7 +124,7 @@ func TestEncodedBodyIsTheContracts(t *testing.T) {
 		{Responses: rows(2, "t"), shared: new(sharedPage)},
 		{},
 	} {
-		want, err := json.Marshal(xiiapi.ResponsesBody{Data: orEmpty(p.Responses), NextCursor: nextCursor(p), Sync: &rep})
+		want, err := json.Marshal(xiiapi.ResponsesBody{Data: xiihttp.OrEmpty(p.Responses), NextCursor: nextCursor(p), Sync: &rep})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -138,13 +139,6 @@ func TestEncodedBodyIsTheContracts(t *testing.T) {
 			}
 		}
 	}
-}
-
-func orEmpty(rs []Response) []Response {
-	if rs == nil {
-		return []Response{}
-	}
-	return rs
 }
 
 func nextCursor(p ResultPage) string {

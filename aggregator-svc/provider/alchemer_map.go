@@ -277,14 +277,7 @@ func alchemerAnswers(raw json.RawMessage) (json.RawMessage, string, error) {
 	if len(values) == 0 {
 		return nil, "", nil
 	}
-	if text == "" {
-		text = strings.Join(parts, "; ")
-	}
-	obj, err := json.Marshal(values)
-	if err != nil {
-		return nil, "", fmt.Errorf("encode answers: %w", err)
-	}
-	return obj, text, nil
+	return encodeAnswers(values, text, parts)
 }
 
 // alchemerValue is a question's answer, nil when it has none.

@@ -53,6 +53,13 @@ func mapAnswers(list []map[string]json.RawMessage) (json.RawMessage, string, err
 			parts = append(parts, s)
 		}
 	}
+	return encodeAnswers(values, text, parts)
+}
+
+// encodeAnswers is the answers object of a record and its text: text, or
+// when there is none the answers' display forms, parts, joined. Both
+// dialects that carry answers (Typeform, Alchemer) end a record so.
+func encodeAnswers(values map[string]json.RawMessage, text string, parts []string) (json.RawMessage, string, error) {
 	if text == "" {
 		text = strings.Join(parts, "; ")
 	}

@@ -13,7 +13,6 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"xii/deployments/system"
 	"xii/testkit/wait"
 )
 
@@ -61,15 +60,7 @@ func TestAlchemerProvider(t *testing.T) {
 
 	cfg := config(t, false)
 	cfg.Env["aggregator"] = append(cfg.Env["aggregator"], "XII_PROVIDER_TOKENS=alch="+surveyURL+"@"+token+":"+secret)
-	s, err := system.Start(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Stop(); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	})
+	s := startConfigured(t, cfg)
 	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{s.EtcdEndpoint()}, DialTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)

@@ -94,15 +94,7 @@ func startBrowserSystem(t *testing.T, withJaeger bool, dashboardEnv ...string) (
 	cfg := config(t, withJaeger)
 	cfg.Env["dashboard"] = append(cfg.Env["dashboard"], dashboardEnv...)
 	cfg.Env["dashboard"] = append(cfg.Env["dashboard"], "XII_JAEGER_UI_URL=http://127.0.0.1:"+strconv.Itoa(cfg.Ports.JaegerQuery))
-	s, err := system.Start(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Stop(); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	})
+	s := startConfigured(t, cfg)
 	return s, cfg.Log.(*testLog)
 }
 

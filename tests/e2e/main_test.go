@@ -110,7 +110,12 @@ func config(t *testing.T, withJaeger bool) system.Config {
 // startSystem starts a whole system for t and stops it when t ends.
 func startSystem(t *testing.T, withJaeger bool) *system.System {
 	t.Helper()
-	cfg := config(t, withJaeger)
+	return startConfigured(t, config(t, withJaeger))
+}
+
+// startConfigured starts the system cfg describes and stops it when t ends.
+func startConfigured(t *testing.T, cfg system.Config) *system.System {
+	t.Helper()
 	s, err := system.Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
