@@ -129,7 +129,7 @@ func (s *Store) applyPage(ctx context.Context, provider, from, next string, reco
 	case s.copyPages:
 		applied, err = upsertCopy(ctx, tx, provider, records)
 	default:
-		applied, err = upsertUnnest(ctx, tx, provider, records)
+		applied, err = s.insertOrUpsert(ctx, tx, provider, records)
 	}
 	if err != nil {
 		return Applied{}, translate(err)

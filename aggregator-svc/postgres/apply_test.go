@@ -183,6 +183,42 @@ func TestApplyPageLargePage(t *testing.T) {
 	}
 }
 
+// TestApplyPageLargeNewThenMixed follows a provider's large pages from all
+// new (a plain INSERT) to one with records already stored (the INSERT
+// fails and is rolled back, the page upserted) and back: each page stored
+// whole and counted right, the rollup in step, and the provider upserted
+// only until a page is all new again.
+func TestApplyPageLargeNewThenMixed(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	n := copyThreshold + 50
+	mixed := func() bool { _, ok := s.mixed.Load("blue"); return ok }
+	steps := []struct {
+		page      []aggregate.Record
+		want      Applied
+		wantMixed bool
+	}{
+		{records(0, n), Applied{Upserted: n, Inserted: n}, false},
+		{records(n/2, n+n/2), Applied{Upserted: n / 2, Inserted: n / 2}, true},
+		{records(n+n/2, 2*n+n/2), Applied{Upserted: n, Inserted: n}, false},
+	}
+	from := ""
+	for i, st := range steps {
+		next := fmt.Sprintf("c%d", i+1)
+		if a := apply(t, s, "blue", from, aggregate.Page{Records: st.page, Next: next}); a != st.want {
+			t.Errorf("page %d: applied = %+v, want %+v", i, a, st.want)
+		}
+		if mixed() != st.wantMixed {
+			t.Errorf("page %d: provider remembered as mixed = %v, want %v", i, mixed(), st.wantMixed)
+		}
+		from = next
+	}
+	if got, want := countRows(t, s, "blue"), 2*n+n/2; got != want {
+		t.Errorf("%d rows, want %d", got, want)
+	}
+	checkRollup(t, s, time.Now(), "after the mixed page")
+}
+
 func TestApplyPageEmptyPageMovesCursor(t *testing.T) {
 	t.Parallel()
 	s := openStore(t)

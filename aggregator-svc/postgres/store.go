@@ -35,6 +35,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/lib/pq"
@@ -63,6 +64,9 @@ type Store struct {
 	// copyPages stores large pages by COPY into a staging table and a
 	// merge, as before unnest; kept to measure one against the other.
 	copyPages bool
+	// mixed holds the providers whose last large page held records
+	// already stored (see insertOrUpsert).
+	mixed sync.Map
 }
 
 // Hooks inject faults in tests. Nil fields do nothing.
