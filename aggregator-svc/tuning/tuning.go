@@ -31,7 +31,7 @@ func Defaults() Tuning {
 	return Tuning{
 		FetchTimeout:   2 * time.Second,
 		PollInterval:   5 * time.Second,
-		PageSize:       500,
+		PageSize:       1000,
 		MaxConcurrency: 16,
 	}
 }

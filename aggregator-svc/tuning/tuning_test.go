@@ -14,7 +14,7 @@ func TestSet(t *testing.T) {
 	}{
 		{"fetch_timeout", "500ms", func(t Tuning) bool { return t.FetchTimeout == 500*time.Millisecond }, ""},
 		{"poll_interval", "1s", func(t Tuning) bool { return t.PollInterval == time.Second }, ""},
-		{"page_size", "1000", func(t Tuning) bool { return t.PageSize == 1000 }, ""},
+		{"page_size", "750", func(t Tuning) bool { return t.PageSize == 750 }, ""},
 		{"max_concurrency", "3", func(t Tuning) bool { return t.MaxConcurrency == 3 }, ""},
 		{"fetch_timeout", "soon", nil, "fetch_timeout: \"soon\" is not a duration"},
 		{"fetch_timeout", "-1s", nil, "between 10ms and 1m0s"},
