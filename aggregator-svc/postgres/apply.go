@@ -128,6 +128,8 @@ func (s *Store) applyPage(ctx context.Context, provider, from, next string, reco
 		applied, err = upsertValues(ctx, tx, provider, records)
 	case s.copyPages:
 		applied, err = upsertCopy(ctx, tx, provider, records)
+	case s.upsertPages:
+		applied, err = upsertColumns(ctx, tx, provider, columns(records))
 	default:
 		applied, err = s.insertOrUpsert(ctx, tx, provider, records)
 	}

@@ -8,18 +8,20 @@ import (
 	"xii/aggregator-svc/aggregate"
 )
 
-// BenchmarkBulkPath stores a backlog in pages of 1000 by each bulk path,
-// taking turns three times, and reports rows/s:
+// BenchmarkBulkPath stores a backlog in pages of 1000 by each bulk path
+// (COPY into staging and a merge; an upsert of arrays; a plain INSERT of
+// arrays, as ApplyPage does first), taking turns three times, and reports
+// rows/s:
 //
 //	XII_BENCH_ROWS=200000 go test -run '^$' -bench BulkPath -benchtime 1x ./aggregator-svc/postgres/
 func BenchmarkBulkPath(b *testing.B) {
 	n := benchRows(b)
 	recs := bulkRecords(n)
 	for round := range 3 {
-		for _, path := range []string{"copy", "unnest"} {
+		for _, path := range []string{"copy", "upsert", "insert"} {
 			b.Run(fmt.Sprintf("%s/turn=%d", path, round), func(b *testing.B) {
 				s := openStore(b)
-				s.copyPages = path == "copy"
+				s.copyPages, s.upsertPages = path == "copy", path == "upsert"
 				for range b.N {
 					b.StopTimer()
 					truncate(b, s, "responses, provider_cursors")

@@ -62,8 +62,9 @@ type Store struct {
 	tracer trace.Tracer
 	hooks  Hooks
 	// copyPages stores large pages by COPY into a staging table and a
-	// merge, as before unnest; kept to measure one against the other.
-	copyPages bool
+	// merge, as before unnest, and upsertPages upserts them without trying
+	// a plain INSERT first; kept to measure the paths against each other.
+	copyPages, upsertPages bool
 	// mixed holds the providers whose last large page held records
 	// already stored (see insertOrUpsert).
 	mixed sync.Map
