@@ -51,6 +51,9 @@ func (p *providerSync) run(ctx context.Context, r roundStart) (res roundResult) 
 		trace.WithLinks(r.links...),
 		trace.WithAttributes(p.spanAttrs()...),
 		trace.WithAttributes(attribute.Int("xii.sync.waiters", r.waiters)))
+	if r.paced > 0 {
+		span.SetAttributes(attribute.Int64("xii.sync.paced_ms", r.paced.Milliseconds()))
+	}
 	defer func() {
 		status := classify(res.err)
 		left := time.Until(r.deadline).Milliseconds()

@@ -31,7 +31,10 @@ type providerSync struct {
 
 	mu       sync.Mutex
 	running  *round // at most one, started before anyone now arriving
-	queued   *round // at most one, starts when running ends
+	queued   *round // at most one, starts when running ends (or, paced, later)
+	// took is how long the provider's rounds take, a moving average of
+	// the rounds that succeeded; zero before the first.
+	took     time.Duration
 	syncedAt time.Time
 	cursor   string
 	// quarantined is the provider's count of quarantined records, as the
@@ -54,6 +57,11 @@ type round struct {
 	parent   context.Context // the first waiter's, for the trace; never cancelled
 	links    []trace.Link    // the other waiters' spans
 	cancel   context.CancelFunc
+	// notBefore paces the round (see paceLocked); zero starts it at once.
+	notBefore time.Time
+	timer     *time.Timer // armed while a paced round waits for notBefore
+	queuedAt  time.Time   // when its first waiter came
+	startedAt time.Time   // set by startLocked
 }
 
 // roundStart is what a round knows of its waiters when it starts.
@@ -61,6 +69,7 @@ type roundStart struct {
 	waiters  int
 	links    []trace.Link
 	deadline time.Time
+	paced    time.Duration // a paced round's wait from its first waiter to its start
 }
 
 func newProviderSync(s *Syncer, src Source) *providerSync {
@@ -79,12 +88,16 @@ func (p *providerSync) lastSyncedAt() time.Time {
 
 // await returns once a round that started after await was called has
 // finished, or ctx is done, whichever is first.
-func (p *providerSync) await(ctx context.Context) aggregate.ProviderSync {
+//
+// finishBy is when the caller expects its slowest provider's round to end
+// (see Syncer.Sync); a round of a faster provider is paced to end about
+// then rather than at once. The zero time asks for no pacing.
+func (p *providerSync) await(ctx context.Context, finishBy time.Time) aggregate.ProviderSync {
 	p.s.metrics.waiters.Add(ctx, 1, p.attrs())
 	p.mu.Lock()
 	r := p.queued
 	if r == nil || !p.s.opts.Coalesce {
-		r = &round{done: make(chan struct{}), parent: context.WithoutCancel(ctx)}
+		r = &round{done: make(chan struct{}), parent: context.WithoutCancel(ctx), queuedAt: time.Now()}
 	} else {
 		r.links = append(r.links, trace.LinkFromContext(ctx))
 	}
@@ -93,10 +106,9 @@ func (p *providerSync) await(ctx context.Context) aggregate.ProviderSync {
 	switch {
 	case !p.s.opts.Coalesce:
 		p.startLocked(r)
-	case p.running == nil:
-		p.startLocked(r)
 	default:
 		p.queued = r
+		p.paceLocked(r, p.notBefore(ctx, finishBy))
 	}
 	p.mu.Unlock()
 
@@ -107,6 +119,101 @@ func (p *providerSync) await(ctx context.Context) aggregate.ProviderSync {
 		p.leave(r)
 		return p.report(roundResult{err: ctx.Err()})
 	}
+}
+
+// Pacing. Every request waits for a round of each provider, so its answer
+// comes when the slowest one's round ends; a round of a fast provider that
+// starts at once ends long before that, and under load rounds of fast
+// providers run back to back, each serving a few waiters, costing CPU on
+// both sides. A paced round starts later, so that it ends about when the
+// slowest provider's round does: the waiters that arrive meanwhile share
+// it, and none is answered later for it. It still starts after every one
+// of its waiters arrived, which is all freshness asks; pacing only decides
+// how much later.
+const (
+	// maxPace bounds how long a round is held back, whatever the estimates,
+	// and a provider expected to be done less than minPace before the
+	// slowest one is not held back at all.
+	maxPace = 100 * time.Millisecond
+	minPace = 2 * time.Millisecond
+	// paceShare bounds it by the share of the waiter's time left, so a
+	// paced round always leaves most of its deadline to run in.
+	paceShare = 4
+)
+
+// expectedDone is when a round a caller would join now is expected to
+// end: after the running one, if any, and one round's time. The caller
+// holds no lock.
+func (p *providerSync) expectedDone(now time.Time) time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.expectedDoneLocked(now)
+}
+
+func (p *providerSync) expectedDoneLocked(now time.Time) time.Time {
+	start := now
+	if p.running != nil && p.running.startedAt.Add(p.took).After(now) {
+		start = p.running.startedAt.Add(p.took)
+	}
+	return start.Add(p.took)
+}
+
+// notBefore is when a round for a waiter expecting to be answered at
+// finishBy should start; the zero time means as soon as it can. Only a
+// provider expected to be done sooner than that by minPace or more is
+// paced; the slowest one never is. The caller holds p.mu.
+func (p *providerSync) notBefore(ctx context.Context, finishBy time.Time) time.Time {
+	if finishBy.IsZero() || p.took == 0 {
+		return time.Time{}
+	}
+	now := time.Now()
+	if finishBy.Sub(p.expectedDoneLocked(now)) < minPace {
+		return time.Time{}
+	}
+	// Started one round's time early, so that a round slower than its
+	// average still ends by finishBy.
+	at := finishBy.Add(-2 * p.took)
+	limit := now.Add(maxPace)
+	if d, ok := ctx.Deadline(); ok {
+		if l := now.Add(time.Until(d) / paceShare); l.Before(limit) {
+			limit = l
+		}
+	}
+	if at.After(limit) {
+		at = limit
+	}
+	if !at.After(now) {
+		return time.Time{}
+	}
+	return at
+}
+
+// paceLocked starts queued round r at notBefore at the latest: at once if
+// that is zero or past and no round runs, when the running one ends
+// otherwise (startLocked's caller), or when its timer fires. A waiter that
+// needs r sooner brings notBefore forward. The caller holds p.mu.
+func (p *providerSync) paceLocked(r *round, notBefore time.Time) {
+	if r.waiters == 1 || notBefore.IsZero() || notBefore.Before(r.notBefore) {
+		r.notBefore = notBefore
+	}
+	if p.running != nil {
+		return // it starts when the running one ends
+	}
+	wait := time.Until(r.notBefore)
+	if r.notBefore.IsZero() || wait <= 0 {
+		p.startLocked(r)
+		return
+	}
+	if r.timer != nil && !r.timer.Stop() {
+		return // firing: it starts r, or r has left
+	}
+	r.timer = time.AfterFunc(wait, func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.queued == r && p.running == nil {
+			p.startLocked(r)
+		}
+	})
 }
 
 func (r *round) extendDeadline(ctx context.Context) {
@@ -131,6 +238,9 @@ func (p *providerSync) leave(r *round) {
 	if p.queued == r {
 		p.queued = nil
 	}
+	if r.timer != nil {
+		r.timer.Stop()
+	}
 	if r.cancel != nil {
 		r.cancel()
 	}
@@ -144,15 +254,25 @@ func (p *providerSync) startLocked(r *round) {
 			p.queued = nil
 		}
 	}
+	if r.timer != nil {
+		r.timer.Stop()
+	}
+	r.startedAt = time.Now()
 	ctx, cancel := context.WithDeadline(r.parent, r.deadline)
 	r.cancel = cancel
 	// Nobody joins a started round, so these are final; copy them for run.
 	start := roundStart{waiters: r.waiters, links: r.links, deadline: r.deadline}
+	if !r.notBefore.IsZero() {
+		start.paced = r.startedAt.Sub(r.queuedAt)
+	}
 	go func() {
 		res := p.run(ctx, start)
 		cancel()
 		p.mu.Lock()
 		defer p.mu.Unlock()
+		if res.err == nil {
+			p.took = movingAverage(p.took, time.Since(r.startedAt))
+		}
 		if res.err == nil && res.startedAt.After(p.syncedAt) {
 			p.syncedAt, p.cursor = res.startedAt, res.cursor
 		}
@@ -166,9 +286,18 @@ func (p *providerSync) startLocked(r *round) {
 		close(r.done)
 		if p.running == r {
 			p.running = nil
-			if p.queued != nil {
-				p.startLocked(p.queued)
+			if q := p.queued; q != nil {
+				p.paceLocked(q, q.notBefore)
 			}
 		}
 	}()
+}
+
+// movingAverage folds d into avg, an eighth at a time; the first d is
+// taken whole.
+func movingAverage(avg, d time.Duration) time.Duration {
+	if avg == 0 {
+		return d
+	}
+	return avg + (d-avg)/8
 }

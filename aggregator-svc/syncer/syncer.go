@@ -195,8 +195,15 @@ func (s *Syncer) Sync(ctx context.Context) aggregate.SyncReport {
 		rep  aggregate.ProviderSync
 	}
 	results := make(chan result, len(ps))
+	var finishBy time.Time // when the slowest provider's round is expected to end
+	if s.opts.Coalesce && len(ps) > 1 {
+		now := time.Now()
+		for _, p := range ps {
+			finishBy = maxTime(finishBy, p.expectedDone(now))
+		}
+	}
 	for _, p := range ps {
-		go func() { results <- result{p.src.Name, p.await(ctx)} }()
+		go func() { results <- result{p.src.Name, p.await(ctx, finishBy)} }()
 	}
 	rep := aggregate.SyncReport{Complete: confirmed, Providers: make(map[string]aggregate.ProviderSync, len(ps)+len(missing))}
 	var incomplete []string
@@ -238,4 +245,11 @@ func (s *Syncer) Poll(ctx context.Context, isLeader func() bool) {
 			cancel()
 		}
 	}
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
