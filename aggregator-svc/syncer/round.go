@@ -173,7 +173,7 @@ func (p *providerSync) notBefore(ctx context.Context, finishBy time.Time) time.T
 	// Started one round's time early, so that a round slower than its
 	// average still ends by finishBy.
 	at := finishBy.Add(-2 * p.took)
-	limit := now.Add(maxPace)
+	limit := now.Add(p.s.maxPace)
 	if d, ok := ctx.Deadline(); ok {
 		if l := now.Add(time.Until(d) / paceShare); l.Before(limit) {
 			limit = l

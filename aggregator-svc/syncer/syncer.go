@@ -110,6 +110,8 @@ type Syncer struct {
 	// sequential turns off fetching a page while the one before is stored,
 	// for measuring what that gains.
 	sequential bool
+	// maxPace is the constant maxPace; tests lengthen it.
+	maxPace time.Duration
 
 	mu        sync.Mutex
 	confirmed bool
@@ -132,6 +134,7 @@ func New(opts Options) (*Syncer, error) {
 		providers:  map[string]*providerSync{},
 		lastSynced: map[string]time.Time{},
 		failures:   throttle.New(logEvery),
+		maxPace:    maxPace,
 	}
 	m, err := newMetrics(opts.MeterProvider, s)
 	if err != nil {
