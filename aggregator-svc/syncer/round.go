@@ -29,9 +29,9 @@ type providerSync struct {
 	// the holder of applying touches it.
 	stored storedCursors
 
-	mu       sync.Mutex
-	running  *round // at most one, started before anyone now arriving
-	queued   *round // at most one, starts when running ends (or, paced, later)
+	mu      sync.Mutex
+	running *round // at most one, started before anyone now arriving
+	queued  *round // at most one, starts when running ends (or, paced, later)
 	// took is how long the provider's rounds take, a moving average of
 	// the rounds that succeeded; zero before the first.
 	took     time.Duration
