@@ -32,8 +32,8 @@ type providerSync struct {
 	mu      sync.Mutex
 	running *round // at most one, started before anyone now arriving
 	queued  *round // at most one, starts when running ends (or, paced, later)
-	// took is how long the provider's rounds take, a moving average of
-	// the rounds that succeeded; zero before the first.
+	// took is how long the provider's rounds take, a moving average;
+	// zero before the first.
 	took     time.Duration
 	syncedAt time.Time
 	cursor   string
@@ -90,8 +90,8 @@ func (p *providerSync) lastSyncedAt() time.Time {
 // finished, or ctx is done, whichever is first.
 //
 // finishBy is when the caller expects its slowest provider's round to end
-// (see Syncer.Sync); a round of a faster provider is paced to end about
-// then rather than at once. The zero time asks for no pacing.
+// (see Syncer.Sync); a round of a faster provider is paced to end shortly
+// before then rather than at once. The zero time asks for no pacing.
 func (p *providerSync) await(ctx context.Context, finishBy time.Time) aggregate.ProviderSync {
 	p.s.metrics.waiters.Add(ctx, 1, p.attrs())
 	p.mu.Lock()
@@ -125,9 +125,10 @@ func (p *providerSync) await(ctx context.Context, finishBy time.Time) aggregate.
 // comes when the slowest one's round ends; a round of a fast provider that
 // starts at once ends long before that, and under load rounds of fast
 // providers run back to back, each serving a few waiters, costing CPU on
-// both sides. A paced round starts later, so that it ends about when the
-// slowest provider's round does: the waiters that arrive meanwhile share
-// it, and none is answered later for it. It still starts after every one
+// both sides. A paced round starts later, so that it ends shortly before
+// the slowest provider's round is expected to: the waiters that arrive
+// meanwhile share it, and none is answered later for it while the
+// estimates hold (when they do not, by maxPace at most). It still starts after every one
 // of its waiters arrived, which is all freshness asks; pacing only decides
 // how much later.
 const (
@@ -270,9 +271,10 @@ func (p *providerSync) startLocked(r *round) {
 		cancel()
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		if res.err == nil {
-			p.took = movingAverage(p.took, time.Since(r.startedAt))
-		}
+		// Failed rounds count too: a timed-out round says the provider's
+		// answers come at the deadline; a refused one (circuit open),
+		// that they come at once.
+		p.took = movingAverage(p.took, time.Since(r.startedAt))
 		if res.err == nil && res.startedAt.After(p.syncedAt) {
 			p.syncedAt, p.cursor = res.startedAt, res.cursor
 		}
