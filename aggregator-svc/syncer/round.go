@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"xii/aggregator-svc/aggregate"
+	"xii/libs/xiiapi"
 )
 
 // providerSync coalesces the requests for one provider into rounds.
@@ -32,8 +33,8 @@ type providerSync struct {
 	mu      sync.Mutex
 	running *round // at most one, started before anyone now arriving
 	queued  *round // at most one, starts when running ends (or, paced, later)
-	// took is how long the provider's rounds take, a moving average;
-	// zero before the first.
+	// took is how long the provider's rounds take, a moving average of
+	// those that succeeded; zero before the first.
 	took     time.Duration
 	syncedAt time.Time
 	cursor   string
@@ -143,12 +144,14 @@ const (
 )
 
 // expectedDone is when a round a caller would join now is expected to
-// end: after the running one, if any, and one round's time. The caller
-// holds no lock.
-func (p *providerSync) expectedDone(now time.Time) time.Time {
+// end: after the running one, if any, and one round's time. ok is false
+// while the provider's last round failed: a failing provider's rounds end
+// at a timeout, at once (circuit open) or anywhere between, so no round
+// is paced on its account. The caller holds no lock.
+func (p *providerSync) expectedDone(now time.Time) (_ time.Time, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.expectedDoneLocked(now)
+	return p.expectedDoneLocked(now), p.last.status == "" || p.last.status == xiiapi.StatusOK
 }
 
 func (p *providerSync) expectedDoneLocked(now time.Time) time.Time {
@@ -271,10 +274,9 @@ func (p *providerSync) startLocked(r *round) {
 		cancel()
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		// Failed rounds count too: a timed-out round says the provider's
-		// answers come at the deadline; a refused one (circuit open),
-		// that they come at once.
-		p.took = movingAverage(p.took, time.Since(r.startedAt))
+		if res.err == nil {
+			p.took = movingAverage(p.took, time.Since(r.startedAt))
+		}
 		if res.err == nil && res.startedAt.After(p.syncedAt) {
 			p.syncedAt, p.cursor = res.startedAt, res.cursor
 		}

@@ -198,11 +198,18 @@ func (s *Syncer) Sync(ctx context.Context) aggregate.SyncReport {
 		rep  aggregate.ProviderSync
 	}
 	results := make(chan result, len(ps))
-	var finishBy time.Time // when the slowest provider's round is expected to end
+	// When the slowest provider's round is expected to end, for pacing the
+	// others; zero (no pacing) while any of them is failing.
+	var finishBy time.Time
 	if s.opts.Coalesce && len(ps) > 1 {
 		now := time.Now()
 		for _, p := range ps {
-			finishBy = maxTime(finishBy, p.expectedDone(now))
+			done, ok := p.expectedDone(now)
+			if !ok {
+				finishBy = time.Time{}
+				break
+			}
+			finishBy = maxTime(finishBy, done)
 		}
 	}
 	for _, p := range ps {
