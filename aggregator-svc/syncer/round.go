@@ -129,9 +129,10 @@ func (p *providerSync) await(ctx context.Context, finishBy time.Time) aggregate.
 // both sides. A paced round starts later, so that it ends shortly before
 // the slowest provider's round is expected to: the waiters that arrive
 // meanwhile share it, and none is answered later for it while the
-// estimates hold (when they do not, by maxPace at most). It still starts after every one
-// of its waiters arrived, which is all freshness asks; pacing only decides
-// how much later.
+// estimates hold (when they do not, by maxPace at most). Nothing is paced
+// while a provider is failing (see expectedDone). A paced round still
+// starts after every one of its waiters arrived, which is all freshness
+// asks; pacing only decides how much later.
 const (
 	// maxPace bounds how long a round is held back, whatever the estimates,
 	// and a provider expected to be done less than minPace before the
