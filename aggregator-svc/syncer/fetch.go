@@ -46,7 +46,7 @@ type roundResult struct {
 // page is committed with its cursor, so an interrupted round loses nothing
 // and the next one resumes where this one stopped.
 func (p *providerSync) run(ctx context.Context, r roundStart) (res roundResult) {
-	res.startedAt = time.Now()
+	res.startedAt = r.startedAt
 	ctx, span := p.s.tracer.Start(ctx, "sync.provider "+p.src.Name,
 		trace.WithLinks(r.links...),
 		trace.WithAttributes(p.spanAttrs()...),

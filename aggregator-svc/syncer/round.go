@@ -58,7 +58,8 @@ type round struct {
 	parent   context.Context // the first waiter's, for the trace; never cancelled
 	links    []trace.Link    // the other waiters' spans
 	cancel   context.CancelFunc
-	// notBefore paces the round (see paceLocked); zero starts it at once.
+	// notBefore paces the round (see startWhenDueLocked); zero starts it
+	// at once.
 	notBefore time.Time
 	timer     *time.Timer // armed while a paced round waits for notBefore
 	queuedAt  time.Time   // when its first waiter came
@@ -71,6 +72,9 @@ type roundStart struct {
 	links    []trace.Link
 	deadline time.Time
 	paced    time.Duration // a paced round's wait from its first waiter to its start
+	// startedAt is when the round started: after every waiter arrived, so
+	// what it stores is at least as fresh as that.
+	startedAt time.Time
 }
 
 func newProviderSync(s *Syncer, src Source) *providerSync {
@@ -109,7 +113,11 @@ func (p *providerSync) await(ctx context.Context, finishBy time.Time) aggregate.
 		p.startLocked(r)
 	default:
 		p.queued = r
-		p.paceLocked(r, p.notBefore(ctx, finishBy))
+		// The earliest start any waiter asks for holds; zero is at once.
+		if nb := p.notBefore(ctx, finishBy); r.waiters == 1 || nb.IsZero() || nb.Before(r.notBefore) {
+			r.notBefore = nb
+		}
+		p.startWhenDueLocked(r)
 	}
 	p.mu.Unlock()
 
@@ -193,14 +201,12 @@ func (p *providerSync) notBefore(ctx context.Context, finishBy time.Time) time.T
 	return at
 }
 
-// paceLocked starts queued round r at notBefore at the latest: at once if
-// that is zero or past and no round runs, when the running one ends
-// otherwise (startLocked's caller), or when its timer fires. A waiter that
-// needs r sooner brings notBefore forward. The caller holds p.mu.
-func (p *providerSync) paceLocked(r *round, notBefore time.Time) {
-	if r.waiters == 1 || notBefore.IsZero() || notBefore.Before(r.notBefore) {
-		r.notBefore = notBefore
-	}
+// startWhenDueLocked starts queued round r once no round runs and its
+// notBefore has come: at once if both hold, else when the running one ends
+// (startLocked calls it again then) or when its timer fires. Called again
+// after a waiter brought notBefore forward, it re-arms the timer. The
+// caller holds p.mu.
+func (p *providerSync) startWhenDueLocked(r *round) {
 	if p.running != nil {
 		return // it starts when the running one ends
 	}
@@ -266,7 +272,7 @@ func (p *providerSync) startLocked(r *round) {
 	ctx, cancel := context.WithDeadline(r.parent, r.deadline)
 	r.cancel = cancel
 	// Nobody joins a started round, so these are final; copy them for run.
-	start := roundStart{waiters: r.waiters, links: r.links, deadline: r.deadline}
+	start := roundStart{waiters: r.waiters, links: r.links, deadline: r.deadline, startedAt: r.startedAt}
 	if !r.notBefore.IsZero() {
 		start.paced = r.startedAt.Sub(r.queuedAt)
 	}
@@ -276,7 +282,7 @@ func (p *providerSync) startLocked(r *round) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		if res.err == nil {
-			p.took = movingAverage(p.took, time.Since(r.startedAt))
+			p.took = movingAverage(p.took, time.Since(res.startedAt))
 		}
 		if res.err == nil && res.startedAt.After(p.syncedAt) {
 			p.syncedAt, p.cursor = res.startedAt, res.cursor
@@ -292,7 +298,7 @@ func (p *providerSync) startLocked(r *round) {
 		if p.running == r {
 			p.running = nil
 			if q := p.queued; q != nil {
-				p.paceLocked(q, q.notBefore)
+				p.startWhenDueLocked(q)
 			}
 		}
 	}()
