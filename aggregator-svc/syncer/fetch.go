@@ -46,11 +46,14 @@ type roundResult struct {
 // page is committed with its cursor, so an interrupted round loses nothing
 // and the next one resumes where this one stopped.
 func (p *providerSync) run(ctx context.Context, r roundStart) (res roundResult) {
-	res.startedAt = time.Now()
+	res.startedAt = r.startedAt
 	ctx, span := p.s.tracer.Start(ctx, "sync.provider "+p.src.Name,
 		trace.WithLinks(r.links...),
 		trace.WithAttributes(p.spanAttrs()...),
 		trace.WithAttributes(attribute.Int("xii.sync.waiters", r.waiters)))
+	if r.paced > 0 {
+		span.SetAttributes(attribute.Int64("xii.sync.paced_ms", r.paced.Milliseconds()))
+	}
 	defer func() {
 		status := classify(res.err)
 		left := time.Until(r.deadline).Milliseconds()

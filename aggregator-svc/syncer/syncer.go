@@ -110,6 +110,8 @@ type Syncer struct {
 	// sequential turns off fetching a page while the one before is stored,
 	// for measuring what that gains.
 	sequential bool
+	// maxPace is the constant maxPace; tests lengthen it.
+	maxPace time.Duration
 
 	mu        sync.Mutex
 	confirmed bool
@@ -132,6 +134,7 @@ func New(opts Options) (*Syncer, error) {
 		providers:  map[string]*providerSync{},
 		lastSynced: map[string]time.Time{},
 		failures:   throttle.New(logEvery),
+		maxPace:    maxPace,
 	}
 	m, err := newMetrics(opts.MeterProvider, s)
 	if err != nil {
@@ -195,8 +198,22 @@ func (s *Syncer) Sync(ctx context.Context) aggregate.SyncReport {
 		rep  aggregate.ProviderSync
 	}
 	results := make(chan result, len(ps))
+	// When the slowest provider's round is expected to end, for pacing the
+	// others; zero (no pacing) while any of them is failing.
+	var finishBy time.Time
+	if s.opts.Coalesce && len(ps) > 1 {
+		now := time.Now()
+		for _, p := range ps {
+			done, ok := p.expectedDone(now)
+			if !ok {
+				finishBy = time.Time{}
+				break
+			}
+			finishBy = maxTime(finishBy, done)
+		}
+	}
 	for _, p := range ps {
-		go func() { results <- result{p.src.Name, p.await(ctx)} }()
+		go func() { results <- result{p.src.Name, p.await(ctx, finishBy)} }()
 	}
 	rep := aggregate.SyncReport{Complete: confirmed, Providers: make(map[string]aggregate.ProviderSync, len(ps)+len(missing))}
 	var incomplete []string
@@ -238,4 +255,11 @@ func (s *Syncer) Poll(ctx context.Context, isLeader func() bool) {
 			cancel()
 		}
 	}
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
