@@ -19,11 +19,13 @@ type RunFunc func(ctx context.Context, args []string, lookup func(string) (strin
 // probes the running service's /healthz (the container image's health
 // check: it has no shell or curl). Otherwise it calls run with a context
 // cancelled on SIGINT or SIGTERM — a second signal kills at once — and
-// exits 1, naming the service, when run fails.
+// exits 1, naming the service, when run fails. It sets the garbage
+// collector's targets first (see DefaultGOGC).
 func Main(name, defaultListenAddr string, run RunFunc) {
 	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
 		os.Exit(HealthcheckCommand(context.Background(), os.Args[2:], defaultListenAddr, os.LookupEnv, os.Stderr))
 	}
+	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-ctx.Done()
