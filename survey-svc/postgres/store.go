@@ -15,6 +15,7 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
@@ -35,6 +36,10 @@ var migrations embed.FS
 // Store is the PostgreSQL survey.Repository. It is safe for concurrent use.
 type Store struct {
 	db *sql.DB
+
+	mu      sync.Mutex
+	pending []*pendingCreate // Creates waiting for a statement, in arrival order
+	inserts int              // statements running, at most maxInserts
 }
 
 // Pool defaults; see pgdb.
