@@ -166,7 +166,11 @@ func New(cfg Config) (*Client, error) {
 	// One reserve for the three routes: the way back is the same hop.
 	reserve := deadline.NewReserve(cfg.AnswerReserve)
 	c.responses = c.balance(cfg, logger, factory(cfg.HTTPClient, cfg.Token, rs, reserve, xiiapi.ResponsesPath, func() answer { return new(responsesBody) }))
-	c.encoded = c.balance(cfg, logger, factory(cfg.HTTPClient, cfg.Token, rs, reserve, xiiapi.ResponsesPath, func() answer { return new(encodedResponses) }))
+	// The API's answers, passed through as encoded, are never changed, so
+	// the requests asking the same thing can share them (see coalescer).
+	shared := newCoalescer(c.balance(cfg, logger, factory(cfg.HTTPClient, cfg.Token, rs, reserve, xiiapi.ResponsesPath, func() answer { return new(encodedResponses) })))
+	shared.tracer = tracerOf
+	c.encoded = shared.endpoint
 	c.stats = c.balance(cfg, logger, factory(cfg.HTTPClient, cfg.Token, rs, reserve, xiiapi.StatsPath, func() answer { return new(statsBody) }))
 	c.providers = c.balance(cfg, logger, factory(cfg.HTTPClient, cfg.Token, rs, reserve, xiiapi.ProvidersPath, func() answer { return new(providersBody) }))
 	return c, nil
