@@ -189,9 +189,7 @@ func TestCoalescerJoinsOnlyCallsThatFitTheDeadline(t *testing.T) {
 }
 
 // A queued call everyone left is never made; a running one is cancelled
-// when its last request is. (That it is not cancelled when the request
-// merely ran out of time, so that the reserve learns the answer was late,
-// TestLateAnswersWidenTheReserve checks.)
+// when its last request is.
 func TestCoalescerLeaving(t *testing.T) {
 	f := newCalls()
 	co := newCoalescer(f.next())
