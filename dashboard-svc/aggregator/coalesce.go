@@ -93,6 +93,10 @@ func (c *coalescer) endpoint(ctx context.Context, request any) (any, error) {
 	case k != nil && !k.deadline.After(deadline) && deadline.Sub(k.deadline) <= joinSlack:
 		k.waiters++
 		k.links = append(k.links, trace.LinkFromContext(ctx))
+		// The call runs in the first request's trace: say where.
+		if span := trace.SpanFromContext(ctx); span.IsRecording() {
+			span.SetAttributes(attribute.String("xii.call.trace_id", trace.SpanContextFromContext(k.parent).TraceID().String()))
+		}
 	default:
 		k = &call{done: make(chan struct{}), waiters: 1, deadline: deadline,
 			parent: context.WithoutCancel(ctx), links: []trace.Link{trace.LinkFromContext(ctx)}}
