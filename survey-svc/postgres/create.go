@@ -78,29 +78,19 @@ func (s *Store) Create(ctx context.Context, r survey.NewResponse) (survey.Respon
 	case res := <-c.done:
 		return res.resp, res.err
 	case <-ctx.Done():
-		if s.withdraw(c) {
-			return survey.Response{}, fmt.Errorf("create response: %w", ctx.Err())
-		}
-		// Taken already: its statement decides.
-		select {
-		case res := <-c.done:
-			return res.resp, res.err
-		case <-ctx.Done():
-			return survey.Response{}, fmt.Errorf("create response: %w", ctx.Err())
-		}
+		// Withdrawn, it is never stored; taken already, it may be.
+		s.withdraw(c)
+		return survey.Response{}, fmt.Errorf("create response: %w", ctx.Err())
 	}
 }
 
-// withdraw takes c off the waiting list; false if a statement took it.
-func (s *Store) withdraw(c *pendingCreate) bool {
+// withdraw takes c off the waiting list, unless a statement took it.
+func (s *Store) withdraw(c *pendingCreate) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i := slices.Index(s.pending, c)
-	if i < 0 {
-		return false
+	if i := slices.Index(s.pending, c); i >= 0 {
+		s.pending = slices.Delete(s.pending, i, i+1)
 	}
-	s.pending = slices.Delete(s.pending, i, i+1)
-	return true
 }
 
 // insertPending stores the waiting responses, maxBatch at a time, until
