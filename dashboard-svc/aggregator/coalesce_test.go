@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,11 +25,17 @@ type fakeCall struct {
 
 func newCalls() *calls { return &calls{started: make(chan *fakeCall, 100)} }
 
+// newTestCoalescer shares f's calls, a queued one held at most hold.
+func newTestCoalescer(f *calls, hold time.Duration) *coalescer {
+	co := newCoalescer(f.next())
+	co.hold = hold
+	return co
+}
+
 func (f *calls) next() func(ctx context.Context, _ any) (any, error) {
-	n := 0
+	var n atomic.Int64 // calls may start side by side
 	return func(ctx context.Context, _ any) (any, error) {
-		n++ // calls start under the coalescer's lock or one at a time here
-		fc := &fakeCall{n: n, ctx: ctx, release: make(chan struct{}), finished: make(chan error, 1)}
+		fc := &fakeCall{n: int(n.Add(1)), ctx: ctx, release: make(chan struct{}), finished: make(chan error, 1)}
 		f.started <- fc
 		select {
 		case <-fc.release:
@@ -106,8 +113,7 @@ func queuedWaiters(co *coalescer) int {
 // the requests that came while it ran share the next one.
 func TestCoalescerSharesOnlyACallStartedAfterEveryRequest(t *testing.T) {
 	f := newCalls()
-	co := newCoalescer(f.next())
-	co.hold = time.Hour
+	co := newTestCoalescer(f, time.Hour)
 
 	first := ask(t, co, t.Context(), time.Minute)
 	one := f.next1(t)
@@ -140,8 +146,7 @@ func TestCoalescerSharesOnlyACallStartedAfterEveryRequest(t *testing.T) {
 // most: their call starts beside it.
 func TestCoalescerQueuedCallStartsWhileOneHangs(t *testing.T) {
 	f := newCalls()
-	co := newCoalescer(f.next())
-	co.hold = 10 * time.Millisecond
+	co := newTestCoalescer(f, 10*time.Millisecond)
 
 	first := ask(t, co, t.Context(), time.Minute)
 	hung := f.next1(t)
@@ -159,8 +164,7 @@ func TestCoalescerQueuedCallStartsWhileOneHangs(t *testing.T) {
 // and at most joinSlack before it.
 func TestCoalescerJoinsOnlyCallsThatFitTheDeadline(t *testing.T) {
 	f := newCalls()
-	co := newCoalescer(f.next())
-	co.hold = time.Hour
+	co := newTestCoalescer(f, time.Hour)
 
 	first := ask(t, co, t.Context(), time.Minute)
 	one := f.next1(t)
@@ -192,8 +196,7 @@ func TestCoalescerJoinsOnlyCallsThatFitTheDeadline(t *testing.T) {
 // when its last request is.
 func TestCoalescerLeaving(t *testing.T) {
 	f := newCalls()
-	co := newCoalescer(f.next())
-	co.hold = time.Hour
+	co := newTestCoalescer(f, time.Hour)
 
 	first := ask(t, co, t.Context(), time.Minute)
 	one := f.next1(t)
