@@ -33,8 +33,9 @@ func (s slowSource) Fetch(ctx context.Context, req provider.Request) (aggregate.
 
 // BenchmarkBacklog syncs a backlog of XII_BENCH_ROWS (default 50000) rows
 // of one provider into an empty aggregate, pages of 1000 that each take
-// 10ms to arrive, and reports rows/s: pipelined (the next page fetched
-// while one is stored) and sequential.
+// 10ms to arrive, and reports rows/s: merged (pages fetched ahead while
+// one is stored, those waiting stored together), pipelined (one page
+// fetched ahead, each stored alone) and sequential.
 //
 //	XII_BENCH_ROWS=200000 go test -run '^$' -bench Backlog -benchtime 1x ./aggregator-svc/syncer/
 func BenchmarkBacklog(b *testing.B) {
@@ -45,7 +46,12 @@ func BenchmarkBacklog(b *testing.B) {
 			b.Fatalf("XII_BENCH_ROWS=%q: want a positive number", v)
 		}
 	}
-	for _, mode := range []string{"pipelined", "sequential"} {
+	modes := map[string]struct{ ahead, merge int }{
+		"merged":     {aheadPages, mergePages},
+		"pipelined":  {1, 1},
+		"sequential": {0, 1},
+	}
+	for _, mode := range []string{"merged", "pipelined", "sequential"} {
 		b.Run(mode, func(b *testing.B) {
 			for range b.N {
 				b.StopTimer()
@@ -56,7 +62,7 @@ func BenchmarkBacklog(b *testing.B) {
 				tun := testTuning()
 				tun.PageSize = 1000
 				s := newTestSyncer(b, storeAdapter{store}, true, tun)
-				s.sequential = mode == "sequential"
+				s.ahead, s.merge = modes[mode].ahead, modes[mode].merge
 				s.SetSources([]Source{{Name: "blue", Source: slowSource{&fakeSource{n: n}, 10 * time.Millisecond}}})
 				b.StartTimer()
 				if rep := s.Sync(context.Background()); !rep.Complete {

@@ -50,60 +50,72 @@ func total(t *testing.T, s *postgres.Store, name string) int64 {
 	return st.Total
 }
 
-// TestInterruptedSyncLeavesNoGapNoDuplicate interrupts a sync at every page
-// in every way a process can stop — before a page's commit, right after it,
-// between pages, during a fetch — and checks that the next sync leaves the
-// aggregate holding every record exactly once.
+// TestInterruptedSyncLeavesNoGapNoDuplicate interrupts a sync at every
+// transaction in every way a process can stop — before a commit, right
+// after it, between transactions, during a fetch — and checks that the next
+// sync leaves the aggregate holding every record exactly once. It does so
+// with every page stored alone, and with pages stored together as a backlog
+// does (5 pages, at most mergePages a transaction: 2 transactions at least).
 func TestInterruptedSyncLeavesNoGapNoDuplicate(t *testing.T) {
 	const records, pageSize = 45, 10 // 5 pages
 	crash := errors.New("injected crash")
 	modes := []string{"before commit", "after commit", "between pages", "during fetch"}
-	for _, mode := range modes {
-		for page := 1; page <= 5; page++ {
-			t.Run(fmt.Sprintf("%s/page %d", mode, page), func(t *testing.T) {
-				ctx, cancel := context.WithCancel(context.Background())
-				defer cancel()
-				commits := 0
-				store, err := postgres.Open(ctx, pgtest.NewDatabase(t), postgres.WithHooks(postgres.Hooks{
-					BeforeCommit: func(context.Context, string) error {
-						if commits++; mode == "before commit" && commits == page {
-							return crash
-						}
-						return nil
-					},
-				}))
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer store.Close()
-				w := &pgWriter{store: store, failAfter: page}
-				src := &failingSource{fakeSource: fakeSource{n: records}}
-				switch mode {
-				case "after commit":
-					w.fault = func() error { return crash }
-				case "between pages":
-					w.fault = func() error { cancel(); return nil }
-				case "during fetch":
-					src.failAt = page
-				}
-				tun := testTuning()
-				tun.PageSize = pageSize
-				s := newTestSyncer(t, w, true, tun)
-				s.SetSources([]Source{{Name: "blue", Source: src}})
+	configs := []struct {
+		name                 string
+		ahead, merge, points int
+	}{
+		{"alone", 1, 1, 5},
+		{"merged", aheadPages, mergePages, 2},
+	}
+	for _, cfg := range configs {
+		for _, mode := range modes {
+			for page := 1; page <= cfg.points; page++ {
+				t.Run(fmt.Sprintf("%s/%s/%d", cfg.name, mode, page), func(t *testing.T) {
+					ctx, cancel := context.WithCancel(context.Background())
+					defer cancel()
+					commits := 0
+					store, err := postgres.Open(ctx, pgtest.NewDatabase(t), postgres.WithHooks(postgres.Hooks{
+						BeforeCommit: func(context.Context, string) error {
+							if commits++; mode == "before commit" && commits == page {
+								return crash
+							}
+							return nil
+						},
+					}))
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer store.Close()
+					w := &pgWriter{store: store, failAfter: page}
+					src := &failingSource{fakeSource: fakeSource{n: records}}
+					switch mode {
+					case "after commit":
+						w.fault = func() error { return crash }
+					case "between pages":
+						w.fault = func() error { cancel(); return nil }
+					case "during fetch":
+						src.failAt = page
+					}
+					tun := testTuning()
+					tun.PageSize = pageSize
+					s := newTestSyncer(t, w, true, tun)
+					s.ahead, s.merge = cfg.ahead, cfg.merge
+					s.SetSources([]Source{{Name: "blue", Source: src}})
 
-				if rep := s.Sync(ctx); rep.Complete {
-					t.Fatalf("interrupted sync reported complete: %+v", rep)
-				}
-				if rep := s.Sync(context.Background()); !rep.Complete {
-					t.Fatalf("sync after the interruption: %+v", rep)
-				}
-				if got := total(t, store, "blue"); got != records {
-					t.Fatalf("aggregate holds %d records, want %d", got, records)
-				}
-				if c, _ := store.Cursor(context.Background(), "blue"); c != fmt.Sprint(records) {
-					t.Fatalf("cursor %q, want %d", c, records)
-				}
-			})
+					if rep := s.Sync(ctx); rep.Complete {
+						t.Fatalf("interrupted sync reported complete: %+v", rep)
+					}
+					if rep := s.Sync(context.Background()); !rep.Complete {
+						t.Fatalf("sync after the interruption: %+v", rep)
+					}
+					if got := total(t, store, "blue"); got != records {
+						t.Fatalf("aggregate holds %d records, want %d", got, records)
+					}
+					if c, _ := store.Cursor(context.Background(), "blue"); c != fmt.Sprint(records) {
+						t.Fatalf("cursor %q, want %d", c, records)
+					}
+				})
+			}
 		}
 	}
 }

@@ -81,38 +81,36 @@ func (p *providerSync) run(ctx context.Context, r roundStart) (res roundResult) 
 	}
 	cursor := pos.Cursor
 	res.cursor, res.quarantined = cursor, pos.Quarantined
-	page, err := p.fetchPage(ctx, p.request(cursor, true))
+	// While a page is stored, the ones after it are on their way (pager):
+	// a backlog costs the slower of fetching and storing per page, not
+	// their sum, and pages that wait go in together.
+	pages := p.pages(ctx, cursor)
+	defer func() { pages.stop() }()
+	restartFrom := func(from string) {
+		pages.stop()
+		cursor = from
+		pages = p.pages(ctx, cursor)
+	}
 	for {
+		b, err := pages.next(ctx)
 		if err != nil {
 			res.err = err
 			return res
 		}
-		res.pages++
+		res.pages += b.pages
+		page := b.page
 		if len(page.Records) == 0 && len(page.Quarantined) == 0 && page.Next == cursor && !page.HasMore {
 			// Nothing new: the common round under load costs no write.
 			return res
 		}
-		// While this page is stored, the next one is on its way: a backlog
-		// costs the slower of fetching and storing per page, not their sum.
-		// It is asked for from this page's cursor, and used only once this
-		// page has committed with that cursor, so the pages still commit
-		// one by one, in order, each with its own cursor.
-		var ahead *prefetch
-		if page.HasMore && !p.s.sequential {
-			ahead = p.prefetch(ctx, p.request(page.Next, false))
-		}
-		var quarantined int
-		quarantined, err = p.applyPage(ctx, cursor, page)
-		if err != nil {
-			ahead.drop()
-		}
+		quarantined, err := p.applyPage(ctx, cursor, page)
+		pages.stored(b)
 		var moved cursorMoved
 		if errors.As(err, &moved) {
 			// Another round of this process stored the page first: rescan
 			// from its cursor, as after a conflict, without asking the store.
-			cursor = moved.cursor
+			restartFrom(moved.cursor)
 			res.cursor, res.quarantined = cursor, moved.quarantined
-			page, err = p.fetchPage(ctx, p.request(cursor, true))
 			continue
 		}
 		if errors.Is(err, aggregate.ErrConflict) {
@@ -123,9 +121,8 @@ func (p *providerSync) run(ctx context.Context, r roundStart) (res roundResult) 
 				res.err = fmt.Errorf("read cursor: %w", err)
 				return res
 			}
-			cursor = pos.Cursor
+			restartFrom(pos.Cursor)
 			res.cursor, res.quarantined = cursor, pos.Quarantined
-			page, err = p.fetchPage(ctx, p.request(cursor, true))
 			continue
 		}
 		if err != nil {
@@ -136,13 +133,8 @@ func (p *providerSync) run(ctx context.Context, r roundStart) (res roundResult) 
 		res.quarantined = quarantined
 		cursor = page.Next
 		res.cursor = cursor
-		switch {
-		case !page.HasMore:
+		if !page.HasMore {
 			return res
-		case ahead == nil:
-			page, err = p.fetchPage(ctx, p.request(cursor, false))
-		default:
-			page, err = ahead.wait()
 		}
 	}
 }
@@ -150,43 +142,6 @@ func (p *providerSync) run(ctx context.Context, r roundStart) (res roundResult) 
 // request is the page request from cursor, at the page size in force.
 func (p *providerSync) request(cursor string, rescan bool) provider.Request {
 	return provider.Request{Cursor: cursor, Rescan: rescan, Limit: p.s.opts.Tuning().PageSize}
-}
-
-// prefetch is a page being fetched ahead of its turn.
-type prefetch struct {
-	cancel context.CancelFunc
-	done   chan struct{}
-	page   aggregate.Page
-	err    error
-}
-
-// prefetch starts fetching req's page; wait or drop it before the round
-// ends, so that no fetch outlives it.
-func (p *providerSync) prefetch(ctx context.Context, req provider.Request) *prefetch {
-	ctx, cancel := context.WithCancel(ctx)
-	f := &prefetch{cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(f.done)
-		f.page, f.err = p.fetchPage(ctx, req)
-	}()
-	return f
-}
-
-// wait returns the page once it is there.
-func (f *prefetch) wait() (aggregate.Page, error) {
-	<-f.done
-	f.cancel()
-	return f.page, f.err
-}
-
-// drop cancels the fetch, its page no longer wanted, and waits for it to
-// end. A nil f is nothing to drop.
-func (f *prefetch) drop() {
-	if f == nil {
-		return
-	}
-	f.cancel()
-	<-f.done
 }
 
 // applyPage stores one page fetched from cursor from. Rounds of one

@@ -107,9 +107,13 @@ type Syncer struct {
 	// failures keeps a provider's failed rounds to one log line an
 	// interval: rounds follow requests, and a dead provider fails them all.
 	failures *throttle.Throttle
-	// sequential turns off fetching a page while the one before is stored,
-	// for measuring what that gains.
-	sequential bool
+	// ahead and merge are aheadPages and mergePages; for measuring what
+	// they gain, ahead 0 fetches a page only once the one before is
+	// stored, and merge 1 stores every page alone.
+	ahead, merge int
+	// aheadFull, when set, is called each time a round's fetching ahead
+	// waits for its pages to be stored; tests watch it.
+	aheadFull func()
 	// maxPace is the constant maxPace; tests lengthen it.
 	maxPace time.Duration
 
@@ -135,6 +139,8 @@ func New(opts Options) (*Syncer, error) {
 		lastSynced: map[string]time.Time{},
 		failures:   throttle.New(logEvery),
 		maxPace:    maxPace,
+		ahead:      aheadPages,
+		merge:      mergePages,
 	}
 	m, err := newMetrics(opts.MeterProvider, s)
 	if err != nil {
