@@ -1,6 +1,7 @@
 package aggregate
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -162,18 +163,25 @@ func checkAnswers(a json.RawMessage) error {
 	if a == nil {
 		return nil
 	}
-	var obj map[string]json.RawMessage
 	switch {
 	case len(a) > MaxAnswersBytes:
 		return fmt.Errorf("answers: larger than %d bytes", MaxAnswersBytes)
 	case !utf8.Valid(a):
 		return fmt.Errorf("answers: not valid UTF-8")
-	case json.Unmarshal(a, &obj) != nil || obj == nil:
+	case !isObject(a):
 		return fmt.Errorf("answers: must be a JSON object")
 	case hasNULEscape(a):
 		return fmt.Errorf("answers: contains a NUL character")
 	}
 	return nil
+}
+
+// isObject reports whether b is one JSON object: valid JSON whose first
+// character past white space opens an object. Checked without decoding,
+// since every record of every page is (decoding into a map took a third
+// of the aggregator's CPU while it synced a backlog).
+func isObject(b []byte) bool {
+	return json.Valid(b) && bytes.TrimLeft(b, " \t\r\n")[0] == '{'
 }
 
 // hasNULEscape reports whether the valid JSON text b has a \u0000 escape in

@@ -29,6 +29,11 @@ func TestRecordValidate(t *testing.T) {
 		{"answers null", func(r *Record) { r.Answers = json.RawMessage(`null`) }, "answers: must be a JSON object"},
 		{"answers array", func(r *Record) { r.Answers = json.RawMessage(`[]`) }, "answers: must be a JSON object"},
 		{"answers malformed", func(r *Record) { r.Answers = json.RawMessage(`{"a":`) }, "answers: must be a JSON object"},
+		{"answers two objects", func(r *Record) { r.Answers = json.RawMessage(`{} {}`) }, "answers: must be a JSON object"},
+		{"answers a string", func(r *Record) { r.Answers = json.RawMessage(`"{}"`) }, "answers: must be a JSON object"},
+		{"answers empty", func(r *Record) { r.Answers = json.RawMessage(``) }, "answers: must be a JSON object"},
+		{"answers blank", func(r *Record) { r.Answers = json.RawMessage(" \n") }, "answers: must be a JSON object"},
+		{"answers with white space", func(r *Record) { r.Answers = json.RawMessage(" \n{\"a\": [1, {}]}\t") }, ""},
 		{"answers NUL", func(r *Record) { r.Answers = json.RawMessage(`{"a":"x\\\\\u0000"}`) }, "answers: contains a NUL"},
 		{"answers invalid UTF-8", func(r *Record) { r.Answers = json.RawMessage("{\"a\":\"\xff\"}") }, "answers: not valid UTF-8"},
 	}
