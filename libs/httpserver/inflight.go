@@ -14,7 +14,7 @@ const shedLogEvery = 10 * time.Second
 
 // DefaultMaxInFlight is the in-flight limit of a service's API when none
 // is configured; docs/measurements.md says how it was chosen.
-const DefaultMaxInFlight = 256
+const DefaultMaxInFlight = 1024
 
 // overloaded is the answer to a request shed by LimitInFlight.
 const overloaded = `{"error":"too many requests in flight; retry shortly","code":"overloaded"}` + "\n"
