@@ -66,8 +66,8 @@ type Common struct {
 }
 
 // DefaultMaxInFlight is the max-in-flight default; docs/measurements.md
-// says how it was chosen.
-const DefaultMaxInFlight = 256
+// (§11) says how it was chosen.
+const DefaultMaxInFlight = 1024
 
 // ParseService defines the common flags on fs, next to the service's own,
 // then parses args and the XII_ environment into fs (see Parse), refusing

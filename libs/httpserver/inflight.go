@@ -12,10 +12,6 @@ import (
 // shedLogEvery is how often shedding is logged, with the count since.
 const shedLogEvery = 10 * time.Second
 
-// DefaultMaxInFlight is the in-flight limit of a service's API when none
-// is configured; docs/measurements.md says how it was chosen.
-const DefaultMaxInFlight = 1024
-
 // overloaded is the answer to a request shed by LimitInFlight.
 const overloaded = `{"error":"too many requests in flight; retry shortly","code":"overloaded"}` + "\n"
 
