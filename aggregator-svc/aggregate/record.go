@@ -178,7 +178,7 @@ func checkAnswers(a json.RawMessage) error {
 
 // isObject reports whether b is one JSON object: valid JSON whose first
 // character past white space opens an object. Checked without decoding,
-// since every record of every page is (decoding into a map took a third
+// since every record of every page is (decoding into a map took a quarter
 // of the aggregator's CPU while it synced a backlog).
 func isObject(b []byte) bool {
 	return json.Valid(b) && bytes.TrimLeft(b, " \t\r\n")[0] == '{'
