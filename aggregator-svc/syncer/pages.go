@@ -37,21 +37,24 @@ type fetched struct {
 // own cursor or with a later page's, in the same transaction, and never
 // one before another.
 type pager struct {
-	p      *providerSync
-	merge  int
+	p     *providerSync
+	merge int
+	held  *fetched // taken from pages, not merged, next to return
+
+	// Sequential (pages nil): no fetching ahead; next asks for the page
+	// from cursor.
+	cursor string
+	rescan bool
+
+	// Fetching ahead: fetchAhead sends its pages on pages.
 	cancel context.CancelFunc
 	done   chan struct{}
 	pages  chan fetched
-	held   *fetched // taken from pages, not merged, next to return
+	freed  chan struct{} // a batch stored: room to fetch more
 
 	mu    sync.Mutex
-	bytes int           // of the pages fetched and not yet stored
-	count int           // those pages
-	freed chan struct{} // a page stored
-	// sequential: no fetching ahead; the next page is asked for from
-	// cursor when next is called.
-	cursor string
-	rescan bool
+	bytes int // of the pages fetched and not yet stored
+	count int // those pages
 }
 
 // pages starts reading the provider's pages from cursor, a rescan. Stop
