@@ -34,3 +34,23 @@ func TestSurveySpec(t *testing.T) {
 		t.Errorf("blue advertises another address: %q", b.Env)
 	}
 }
+
+func TestProcsEnv(t *testing.T) {
+	unset := func(string) (string, bool) { return "", false }
+	for _, c := range []struct {
+		cpus int
+		want string
+	}{{1, "GOMAXPROCS=1"}, {2, "GOMAXPROCS=1"}, {3, "GOMAXPROCS=1"}, {8, "GOMAXPROCS=4"}} {
+		if got := procsEnv(unset, c.cpus); len(got) != 1 || got[0] != c.want {
+			t.Errorf("%d cpus: %q, want %s", c.cpus, got, c.want)
+		}
+	}
+	set := func(k string) (string, bool) { return "3", k == "GOMAXPROCS" }
+	if got := procsEnv(set, 8); len(got) != 0 {
+		t.Errorf("GOMAXPROCS set: %q, want it inherited", got)
+	}
+	s := &System{cfg: Config{Env: map[string][]string{"blue": {"GOMAXPROCS=2"}}}}
+	if env := s.SurveySpec("blue", "a", "", "u").Env; env[len(env)-1] != "GOMAXPROCS=2" {
+		t.Errorf("blue's env %q does not end with its own GOMAXPROCS", env)
+	}
+}
