@@ -9,9 +9,8 @@ import (
 
 	"xii/libs/xiiapi"
 
-	"github.com/go-kit/kit/circuitbreaker"
 	"github.com/go-kit/kit/endpoint"
-	"github.com/sony/gobreaker"
+	"github.com/sony/gobreaker/v2"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -239,11 +238,15 @@ type fetchCall struct {
 	req   provider.Request
 }
 
-// fetchOutcome carries errors the breaker must not count.
-type fetchOutcome struct {
-	page aggregate.Page
-	err  error
-}
+// callerLeft marks a fetch that failed because its round ended first:
+// every waiter left, or the round stopped fetching ahead. It says nothing
+// of the provider, so the breaker counts it neither as a failure nor as
+// a success, which would reset the failures counted so far or, as a
+// half-open breaker's trial, close it.
+type callerLeft struct{ err error }
+
+func (c callerLeft) Error() string { return c.err.Error() }
+func (c callerLeft) Unwrap() error { return c.err }
 
 func (p *providerSync) fetchOnce(ctx context.Context, req provider.Request, timeout time.Duration) (aggregate.Page, error) {
 	if err := p.s.gate.enter(ctx); err != nil {
@@ -254,10 +257,8 @@ func (p *providerSync) fetchOnce(ctx context.Context, req provider.Request, time
 	defer cancel()
 	start := time.Now()
 	resp, err := p.fetch(pageCtx, fetchCall{round: ctx, req: req})
-	if err == nil {
-		out := resp.(fetchOutcome)
-		err = out.err
-		resp = out.page
+	if left, ok := errors.AsType[callerLeft](err); ok {
+		err = left.err
 	}
 	p.s.metrics.recordFetch(ctx, p, time.Since(start), classify(err))
 	if err != nil {
@@ -273,8 +274,8 @@ func (p *providerSync) fetchOnce(ctx context.Context, req provider.Request, time
 
 // newBreaker wraps the provider's Fetch in a circuit breaker. Failures
 // caused by the caller going away are passed through without counting.
-func newBreaker(s *Syncer, src Source) (*gobreaker.CircuitBreaker, endpoint.Endpoint) {
-	cb := gobreaker.NewCircuitBreaker(gobreaker.Settings{
+func newBreaker(s *Syncer, src Source) (*gobreaker.CircuitBreaker[aggregate.Page], endpoint.Endpoint) {
+	cb := gobreaker.NewCircuitBreaker[aggregate.Page](gobreaker.Settings{
 		Name:        src.Name,
 		MaxRequests: 1,
 		Interval:    breakerCountOver,
@@ -283,17 +284,19 @@ func newBreaker(s *Syncer, src Source) (*gobreaker.CircuitBreaker, endpoint.Endp
 		OnStateChange: func(name string, from, to gobreaker.State) {
 			s.opts.Logger.Warn("circuit breaker", "provider", name, "from", from.String(), "to", to.String())
 		},
+		IsExcluded: func(err error) bool {
+			_, left := errors.AsType[callerLeft](err)
+			return left
+		},
 	})
-	fetch := func(ctx context.Context, request any) (any, error) {
+	return cb, func(ctx context.Context, request any) (any, error) {
 		call := request.(fetchCall)
-		page, err := src.Source.Fetch(ctx, call.req)
-		if err != nil && call.round.Err() != nil {
-			return fetchOutcome{err: err}, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		return fetchOutcome{page: page}, nil
+		return cb.Execute(func() (aggregate.Page, error) {
+			page, err := src.Source.Fetch(ctx, call.req)
+			if err != nil && call.round.Err() != nil {
+				return page, callerLeft{err}
+			}
+			return page, err
+		})
 	}
-	return cb, circuitbreaker.Gobreaker(cb)(fetch)
 }

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/go-kit/kit/endpoint"
-	"github.com/sony/gobreaker"
+	"github.com/sony/gobreaker/v2"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
@@ -19,7 +19,7 @@ import (
 type providerSync struct {
 	s       *Syncer
 	src     Source
-	breaker *gobreaker.CircuitBreaker
+	breaker *gobreaker.CircuitBreaker[aggregate.Page]
 	fetch   endpoint.Endpoint // the provider's Fetch behind the breaker
 	// measured holds the provider's metric attributes (see attrs).
 	measured metric.MeasurementOption

@@ -158,6 +158,40 @@ func TestCallerLeavingDoesNotTripBreaker(t *testing.T) {
 	}
 }
 
+// A fetch its caller gave up on says nothing of the provider: it must
+// not count as a success either, which would reset the failures counted
+// so far (or, as the trial of a half-open breaker, close it).
+func TestCallerLeavingKeepsFailureCount(t *testing.T) {
+	src := &fakeSource{err: provider.ErrBadPage}
+	s := newTestSyncer(t, newMemStore(), true, testTuning())
+	s.SetSources([]Source{{Name: "bad", Source: src}})
+	for i := range breakerFailures - 1 {
+		if st := s.Sync(context.Background()).Providers["bad"].Status; st != xiiapi.StatusError {
+			t.Fatalf("sync %d: status %s, want error", i, st)
+		}
+	}
+	gate := make(chan struct{})
+	src.mu.Lock()
+	src.gate = gate
+	src.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
+	s.Sync(ctx)
+	cancel()
+	src.mu.Lock()
+	src.gate = nil
+	src.mu.Unlock()
+	close(gate)
+	if st := s.Sync(context.Background()).Providers["bad"].Status; st != xiiapi.StatusError {
+		t.Fatalf("last failing sync: status %s, want error", st)
+	}
+	before := src.fetches.Load()
+	rep := s.Sync(context.Background()).Providers["bad"]
+	if rep.Status != xiiapi.StatusCircuitOpen || src.fetches.Load() != before {
+		t.Fatalf("after %d failures and a caller that left: %+v and %d more fetches, want circuit_open and none",
+			breakerFailures, rep, src.fetches.Load()-before)
+	}
+}
+
 func TestConflictAdoptsCursorAndRescans(t *testing.T) {
 	store := newMemStore()
 	conflicts := 1

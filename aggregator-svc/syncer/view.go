@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sony/gobreaker"
+	"github.com/sony/gobreaker/v2"
 
 	"xii/aggregator-svc/aggregate"
 )
