@@ -174,9 +174,13 @@ func TestCallerLeavingKeepsFailureCount(t *testing.T) {
 	src.mu.Lock()
 	src.gate = gate
 	src.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
-	s.Sync(ctx)
+	ctx, cancel := context.WithCancel(context.Background())
+	left := make(chan struct{})
+	fetched := src.fetches.Load()
+	go func() { s.Sync(ctx); close(left) }()
+	wait.For(t, "the fetch its caller leaves", func() bool { return src.fetches.Load() == fetched+1 })
 	cancel()
+	<-left
 	src.mu.Lock()
 	src.gate = nil
 	src.mu.Unlock()
